@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CollabConfig(AppConfig):
+    name = "collab"
+    verbose_name = "Live co-editing"
+    default_auto_field = "django.db.models.BigAutoField"
