@@ -77,7 +77,7 @@ def _place(siblings: QuerySet, obj: Module | Byte, position: int | None) -> None
     obj.position = index
 
 
-def _check_content(content: str) -> None:
+def check_content(content: str) -> None:
     limit = settings.KB_BYTE_MAX_CHARS
     if len(content) > limit:
         raise ValidationError(
@@ -300,7 +300,7 @@ def byte_create(
     tags: Iterable[str] = (),
     position: int | None = None,
 ) -> Byte:
-    _check_content(content)
+    check_content(content)
     slug = _slug(slug, source=title, field="title", max_length=200)
     _check_byte_slug_free(module.pk, slug, exclude=None)
     siblings = Byte.objects.filter(module=module)
@@ -343,7 +343,7 @@ def byte_update(
     live = live_documents()
     changed_text = changed_index = changed = False
     if content is not None:
-        _check_content(content)
+        check_content(content)
         merged = live.replace_content(byte, content)
         if merged != byte.content:
             byte.content = merged

@@ -238,5 +238,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's own DEBUG-only console handler, which would print every line twice.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+
+# --- Collab (live co-editing over WebSocket) --------------------------------------------------
+# Largest WebSocket frame accepted; bigger ones close the socket with 4413.
+KB_WS_MAX_FRAME_BYTES = env_int("KB_WS_MAX_FRAME_BYTES", 1024 * 1024)

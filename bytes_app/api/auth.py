@@ -9,13 +9,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .errors import WrongCredentials
 from .serializers import CredentialsSerializer, MeSerializer, SessionSerializer, TokenSerializer
 
 
@@ -24,7 +24,7 @@ def _authenticate(request: Request):  # type: ignore[no-untyped-def]
     serializer.is_valid(raise_exception=True)
     user = authenticate(request._request, **serializer.validated_data)
     if user is None:
-        raise AuthenticationFailed("Wrong username or password.")
+        raise WrongCredentials
     return user
 
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from .. import services
 from ..access import byte_for_user, module_for_user
 from ..models import Byte, Revision, Role
-from ..search import search_bytes
+from ..search import search_bytes, search_terms
 from ..selectors import backlinks, bytes_visible_to, outgoing_links
 from .errors import PreconditionFailed
 from .filters import ByteFilter
@@ -74,7 +74,9 @@ class ByteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @property
     def ordering(self) -> list[str]:
-        return ["-rank", "-updated_at"] if self.search_query() else ["module_id", "position", "id"]
+        if search_terms(self.search_query()):
+            return ["-rank", "-updated_at"]
+        return ["module_id", "position", "id"]
 
     def search_query(self) -> str:
         return self.request.query_params.get("q", "").strip()

@@ -1,15 +1,31 @@
-"""Map domain errors onto HTTP: Django ValidationError -> 400 per field, StaleVersion -> 412."""
+"""Map domain errors onto HTTP: Django ValidationError -> 400 per field, StaleVersion -> 412,
+a body over the size limit -> 413."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..services import StaleVersion
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class WrongCredentials(exceptions.APIException):
+    """401 from the sign-in endpoints (DRF would turn AuthenticationFailed there into a 403)."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Wrong username or password."
+    default_code = "wrong_credentials"
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -19,7 +35,10 @@ class PreconditionFailed(exceptions.APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge(f"The request body is larger than this server accepts ({limit} bytes).")
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, StaleVersion):
@@ -28,4 +47,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response.data["current_version"] = exc.current
             response["ETag"] = f'"{exc.current}"'
         return response
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, WrongCredentials) and response is not None:
+        response["WWW-Authenticate"] = "Token"
+    return response

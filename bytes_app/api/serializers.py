@@ -12,6 +12,17 @@ from ..models import Byte, Membership, Module, Revision, Role, Workspace
 from ..selectors import module_paths
 
 
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans instead of quietly turning them into text."""
+
+    default_error_messages = {"not_a_string": "Expected a string, got {kind}."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string", kind=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class PathsMixin:
     """Module paths looked up once per workspace per response, not once per row."""
 
@@ -33,8 +44,8 @@ class UserRefSerializer(serializers.Serializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, style={"input_type": "password"}, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=256, style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -56,17 +67,17 @@ class SessionSerializer(serializers.Serializer):
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "role", "created_at"]
         read_only_fields = ["id", "role", "created_at"]
-        extra_kwargs = {"name": {"max_length": 100}}
 
 
 class MemberSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", max_length=150)
+    username = StrictCharField(source="user.username", max_length=150)
     user_id = serializers.IntegerField(source="user.id", read_only=True)
 
     class Meta:
@@ -118,19 +129,19 @@ class ModuleSerializer(PathsMixin, serializers.ModelSerializer):
 
 class ModuleCreateSerializer(serializers.Serializer):
     workspace = serializers.IntegerField(min_value=1)
-    name = serializers.CharField(max_length=120)
+    name = StrictCharField(max_length=120)
     parent = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    slug = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    slug = StrictCharField(max_length=120, required=False)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     position = serializers.IntegerField(min_value=0, required=False)
 
 
 class ModuleUpdateSerializer(serializers.Serializer):
     """Rename/describe; and, when `parent` or `position` is given, a move."""
 
-    name = serializers.CharField(max_length=120, required=False)
-    slug = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    name = StrictCharField(max_length=120, required=False)
+    slug = StrictCharField(max_length=120, required=False)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     parent = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     position = serializers.IntegerField(min_value=0, required=False)
 
@@ -138,8 +149,8 @@ class ModuleUpdateSerializer(serializers.Serializer):
 # --- bytes ------------------------------------------------------------------------------------
 
 
-def _content_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
+def _content_field(**kwargs: Any) -> StrictCharField:
+    return StrictCharField(
         allow_blank=True, trim_whitespace=False, max_length=settings.KB_BYTE_MAX_CHARS, **kwargs
     )
 
@@ -189,11 +200,11 @@ class SearchResultSerializer(ByteSerializer):
 
 class ByteCreateSerializer(serializers.Serializer):
     module = serializers.IntegerField(min_value=1)
-    title = serializers.CharField(max_length=200)
-    slug = serializers.CharField(max_length=200, required=False)
+    title = StrictCharField(max_length=200)
+    slug = StrictCharField(max_length=200, required=False)
     content = _content_field(required=False, default="")
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=50), max_length=50, required=False, default=list
+        child=StrictCharField(max_length=50), max_length=50, required=False, default=list
     )
     position = serializers.IntegerField(min_value=0, required=False)
 
@@ -201,10 +212,10 @@ class ByteCreateSerializer(serializers.Serializer):
 class ByteUpdateSerializer(serializers.Serializer):
     """PATCH changes the fields given; PUT needs title and content. `module`/`position` move it."""
 
-    title = serializers.CharField(max_length=200)
-    slug = serializers.CharField(max_length=200, required=False)
+    title = StrictCharField(max_length=200)
+    slug = StrictCharField(max_length=200, required=False)
     content = _content_field()
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, required=False)
+    tags = serializers.ListField(child=StrictCharField(max_length=50), max_length=50, required=False)
     module = serializers.IntegerField(min_value=1, required=False)
     position = serializers.IntegerField(min_value=0, required=False)
 
