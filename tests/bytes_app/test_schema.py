@@ -20,7 +20,12 @@ def schema(team, client_for) -> dict[str, Any]:
 def test_schema_is_valid_openapi(schema):
     validate(schema)
     assert schema["openapi"].startswith("3.")
-    for path in ("/api/bytes/", "/api/bytes/{id}/", "/api/modules/", "/api/workspaces/{workspace_pk}/members/"):
+    for path in (
+        "/api/bytes/",
+        "/api/bytes/{id}/",
+        "/api/modules/",
+        "/api/workspaces/{workspace_pk}/members/",
+    ):
         assert path in schema["paths"]
 
 
@@ -54,7 +59,9 @@ def _check(schema: dict[str, Any], method: str, url: str, response: Any) -> None
     assert documented is not None, f"{method} {url} answered {response.status_code}, not documented"
     if response.status_code == 204:
         return
-    body_schema = _resolve(documented["content"]["application/json"]["schema"], schema["components"]["schemas"])
+    body_schema = _resolve(
+        documented["content"]["application/json"]["schema"], schema["components"]["schemas"]
+    )
     errors = list(OAS30Validator(body_schema).iter_errors(response.json()))
     assert not errors, [error.message for error in errors[:5]]
 

@@ -35,7 +35,9 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "KB_DATA_DIR": str(tmp_path)})
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "KB_DATA_DIR": str(tmp_path)}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -54,7 +56,9 @@ def test_bad_boolean_is_named(tmp_path):
 def test_docker_compose_file_is_valid():
     tool = shutil.which("docker-compose")
     if tool is None:
-        require_service("docker-compose", "validates docker-compose.yml offline (apt-get install docker-compose)")
+        require_service(
+            "docker-compose", "validates docker-compose.yml offline (apt-get install docker-compose)"
+        )
     result = subprocess.run(
         [tool, "-f", "docker-compose.yml", "config", "--quiet"],
         cwd=ROOT,
@@ -78,7 +82,11 @@ def test_docker_compose_file_is_valid():
 @pytest.mark.parametrize("url", ["postgresql://u:p@db:5432/kb", "sqlite:////tmp/x.sqlite3"])
 def test_database_url_selects_the_engine(url, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"],
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "kb.settings"},
         capture_output=True,
