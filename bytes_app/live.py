@@ -22,7 +22,8 @@ class LiveDocuments(Protocol):
         """The byte's text as its live document holds it (which may be ahead of the row)."""
 
     def replace_content(self, byte: Byte, content: str) -> str:
-        """Make the byte's live text `content` by minimal edits; returns the resulting text."""
+        """Make the change from `byte.content` (the stored row) to `content` in the live text,
+        by minimal edits that keep whatever was typed live meanwhile; returns the result."""
 
     def byte_added(self, byte: Byte) -> None:
         """A byte now lives in `byte.module` (created or moved in) with `byte.content`."""

@@ -111,7 +111,7 @@ def _set_tags(byte: Byte, names: Iterable[str]) -> None:
 
 
 def _record_revision(
-    byte: Byte, *, author: User | None, kind: str, restored_from: Revision | None = None
+    byte: Byte, *, author_id: int | None, kind: str, restored_from: Revision | None = None
 ) -> Revision:
     """Store the byte's title and content; edits by one author close together fold into one
     (never into a create or restore revision, which stay as they were)."""
@@ -121,7 +121,7 @@ def _record_revision(
         if (
             last is not None
             and last.kind == Revision.Kind.EDIT
-            and last.author_id == (author.pk if author else None)
+            and last.author_id == author_id
             and timezone.now() - last.created_at < window
         ):
             last.title, last.content, last.version = byte.title, byte.content, byte.version
@@ -133,7 +133,7 @@ def _record_revision(
         version=byte.version,
         title=byte.title,
         content=byte.content,
-        author=author,
+        author_id=author_id,
         restored_from=restored_from,
     )
 
@@ -318,7 +318,7 @@ def byte_create(
         byte.save(update_fields=["position"])
     _set_tags(byte, tags)
     _set_links(byte)
-    _record_revision(byte, author=user, kind=Revision.Kind.CREATE)
+    _record_revision(byte, author_id=user.pk, kind=Revision.Kind.CREATE)
     live_documents().byte_added(byte)
     return byte
 
@@ -367,7 +367,9 @@ def byte_update(
     if content is not None:
         _set_links(byte)
     if changed_text or revision_kind == Revision.Kind.RESTORE:
-        _record_revision(byte, author=user, kind=revision_kind, restored_from=restored_from)
+        _record_revision(
+            byte, author_id=user.pk if user else None, kind=revision_kind, restored_from=restored_from
+        )
     if changed_index:
         live.index_changed(byte.module)
     return byte
@@ -405,17 +407,17 @@ def byte_delete(*, byte: Byte) -> None:
 
 
 @transaction.atomic
-def byte_sync_from_live(*, byte_id: int, content: str, user: User | None) -> Byte | None:
+def byte_sync_from_live(*, byte_id: int, content: str, user_id: int | None) -> Byte | None:
     """Store the text a live document holds for a byte (collab's materializer calls this)."""
     byte = Byte.objects.select_for_update().filter(pk=byte_id).first()
     if byte is None or byte.content == content:
         return byte
     byte.content = content
     byte.version += 1
-    byte.updated_by = user
+    byte.updated_by_id = user_id
     byte.save(update_fields=["content", "version", "updated_by", "updated_at"])
     _set_links(byte)
-    _record_revision(byte, author=user, kind=Revision.Kind.EDIT)
+    _record_revision(byte, author_id=user_id, kind=Revision.Kind.EDIT)
     return byte
 
 

@@ -8,8 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kb.settings")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: these import models.
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from collab.routing import websocket_urlpatterns  # noqa: E402
+from collab.runtime import shutdown_current  # noqa: E402
 from kb.lifespan import Lifespan  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "lifespan": Lifespan()})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(websocket_urlpatterns),
+        # At shutdown (after uvicorn has closed the sockets): store what is pending.
+        "lifespan": Lifespan(shutdown=[shutdown_current]),
+    }
+)

@@ -124,15 +124,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer and cache -----------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    # Pub/sub: a group send is one PUBLISH, each process subscribes to a room's group once
+    # and fans out locally (collab.hub); nothing is dropped over a capacity.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": env("KB_CHANNEL_PREFIX", "kb"),
-                "capacity": env_int("KB_CHANNEL_CAPACITY", 1000),
-                "expiry": 60,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("KB_CHANNEL_PREFIX", "kb")},
         }
     }
     CACHES = {
@@ -230,7 +227,7 @@ KB_BYTE_MAX_CHARS = env_int("KB_BYTE_MAX_CHARS", 65536)
 # Edits by the same author within this window fold into one revision.
 KB_REVISION_COALESCE_SECONDS = env_int("KB_REVISION_COALESCE_SECONDS", 300)
 # How REST writes reach live documents (bytes_app.live); collab plugs in its implementation.
-KB_LIVE_DOCUMENTS = env("KB_LIVE_DOCUMENTS", "bytes_app.live.NoLiveDocuments")
+KB_LIVE_DOCUMENTS = env("KB_LIVE_DOCUMENTS", "collab.live.StoredDocuments")
 
 LOGGING = {
     "version": 1,
@@ -248,3 +245,19 @@ LOGGING = {
 # --- Collab (live co-editing over WebSocket) --------------------------------------------------
 # Largest WebSocket frame accepted; bigger ones close the socket with 4413.
 KB_WS_MAX_FRAME_BYTES = env_int("KB_WS_MAX_FRAME_BYTES", 1024 * 1024)
+# Connections per user and per module, per server process; past them: close 4509.
+KB_WS_MAX_PER_USER = env_int("KB_WS_MAX_PER_USER", 50)
+KB_WS_MAX_PER_MODULE = env_int("KB_WS_MAX_PER_MODULE", 500)
+# Messages per second per connection (sustained) and the burst allowed above it.
+KB_WS_MESSAGES_PER_SECOND = env_int("KB_WS_MESSAGES_PER_SECOND", 100)
+KB_WS_MESSAGE_BURST = env_int("KB_WS_MESSAGE_BURST", 400)
+# Largest awareness (presence/cursor) state of one client, in bytes of JSON.
+KB_AWARENESS_MAX_BYTES = env_int("KB_AWARENESS_MAX_BYTES", 8192)
+# Delay before a live edit reaches the byte's `content` (REST, search, revisions).
+KB_MATERIALIZE_SECONDS = env_int("KB_MATERIALIZE_MS", 500) / 1000
+# Fold a module's update log into its snapshot after this many appended updates.
+KB_COMPACT_EVERY = env_int("KB_COMPACT_EVERY", 500)
+# A room stays loaded this long after its last socket leaves (a reload often follows).
+KB_ROOM_IDLE_SECONDS = env_int("KB_ROOM_IDLE_SECONDS", 10)
+# How often a loaded room checks storage for updates it may have missed.
+KB_HEAL_SECONDS = env_int("KB_HEAL_SECONDS", 10)

@@ -1,0 +1,132 @@
+"""Group commit: the pending updates of every room of this process go to the database together.
+
+A room hands each update over as it arrives and moves on (broadcasting does not wait).
+The committer writes everything pending in one transaction on its own thread; whatever
+arrives meanwhile forms the next batch, so the database sees one round trip per batch, not
+per message. Only after the commit are the writers told (`Peer.saved`). While the database
+is down, batches are retried with backoff and nobody is told anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from . import store
+
+if TYPE_CHECKING:
+    from .peer import Peer
+    from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class Committer:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self._pending: list[tuple[int, bytes | None, Peer | None, int]] = []
+        self._wakeup = asyncio.Event()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-commit")
+        self._task: asyncio.Task[None] | None = None
+        self._submitted = 0
+        self._committed = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._since_compaction: Counter[int] = Counter()
+        self._compacting: set[int] = set()
+        self.healthy = True
+        self.batches = 0
+
+    def submit(self, module_id: int, data: bytes | None, peer: Peer | None = None, seq: int = 0) -> None:
+        """Store `data` (None: nothing to store, but acknowledge in order) for `module_id`."""
+        self._pending.append((module_id, data, peer, seq))
+        self._submitted += 1
+        self._wakeup.set()
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    @property
+    def backlog(self) -> int:
+        return self._submitted - self._committed
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is durable."""
+        if self._committed >= self._submitted:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._submitted, future))
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                await self._commit(batch)
+                self._after(batch)
+
+    async def _commit(self, batch: list[tuple[int, bytes | None, Peer | None, int]]) -> None:
+        rows = [(module_id, data) for module_id, data, _, _ in batch if data is not None]
+        delay, logged_at = 0.05, 0.0
+        while True:
+            try:
+                await self.rt.run_db(store.append, rows, executor=self._thread)
+            except Exception:
+                self.healthy = False
+                if time.monotonic() - logged_at > 10:
+                    logger.exception(
+                        "cannot store %d updates; retrying (nothing is acknowledged meanwhile)", len(rows)
+                    )
+                    logged_at = time.monotonic()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if not self.healthy:
+                logger.warning("storing updates again after an outage")
+            self.healthy = True
+            return
+
+    def _after(self, batch: list[tuple[int, bytes | None, Peer | None, int]]) -> None:
+        self.batches += 1
+        self._committed += len(batch)
+        saved: dict[Peer, int] = {}
+        for module_id, data, peer, seq in batch:
+            if peer is not None:
+                saved[peer] = max(seq, saved.get(peer, 0))
+            if data is not None:
+                self._since_compaction[module_id] += 1
+        for peer, seq in saved.items():
+            peer.saved(seq)
+        waiters, self._waiters = self._waiters, []
+        for target, future in waiters:
+            if target <= self._committed:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                self._waiters.append((target, future))
+        every = self.rt.config.KB_COMPACT_EVERY
+        for module_id, count in list(self._since_compaction.items()):
+            if count >= every and module_id not in self._compacting:
+                del self._since_compaction[module_id]
+                self._compacting.add(module_id)
+                self.rt.spawn(self._compact(module_id))
+
+    async def _compact(self, module_id: int) -> None:
+        try:
+            await self.rt.run_db(store.compact, module_id)
+        except Exception:
+            logger.exception("compaction of module %s failed; it will be tried again", module_id)
+        finally:
+            self._compacting.discard(module_id)
+
+    async def shutdown(self) -> None:
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+        from .runtime import close_thread_connections
+
+        await asyncio.get_running_loop().run_in_executor(None, close_thread_connections, self._thread, 1)

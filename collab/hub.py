@@ -1,0 +1,183 @@
+"""This process's link to the other server processes, over the channel layer.
+
+One channel per process joins a group per loaded room (`kb.room.<id>`) and per connected user
+(`kb.user.<id>`). A broadcast is one publish whatever the number of sockets; each process
+fans out to its own sockets. Outgoing room traffic is queued and sent by one task, several
+updates of a room per message when they pile up. Every message carries the sending process
+and a sequence number per room, so a receiver that sees a gap (channel layers deliver at most
+once) heals the room from the database. With the in-memory layer (one process) nothing
+crosses processes and only user events are delivered, locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+PUBLISH_TIMEOUT = 2.0
+
+
+def room_group(module_id: int) -> str:
+    return f"kb.room.{module_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"kb.user.{user_id}"
+
+
+class Hub:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.layer = get_channel_layer()
+        self.shared = self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer)
+        self.process = uuid.uuid4().hex[:12]
+        self.channel: str | None = None
+        self._receiver: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+        self._outgoing: dict[int, list[tuple[str, bytes, int | None]]] = defaultdict(list)
+        self._wakeup = asyncio.Event()
+        self._seq: Counter[int] = Counter()
+        self._seen: dict[tuple[str, int], int] = {}
+        self._users: Counter[int] = Counter()
+        self._start_lock = asyncio.Lock()
+        self.degraded = False
+        self.published = 0
+
+    async def _start(self) -> None:
+        if self.channel is not None:
+            return
+        async with self._start_lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self._receiver = asyncio.ensure_future(self._receive())
+
+    # --- membership -------------------------------------------------------------------------
+
+    async def join_room(self, module_id: int) -> None:
+        if self.shared:
+            await self._start()
+            await self._guard(self.layer.group_add(room_group(module_id), self.channel))
+
+    async def leave_room(self, module_id: int) -> None:
+        self._seq.pop(module_id, None)
+        for key in [key for key in self._seen if key[1] == module_id]:
+            del self._seen[key]
+        if self.shared and self.channel is not None:
+            await self._guard(self.layer.group_discard(room_group(module_id), self.channel))
+
+    async def join_user(self, user_id: int) -> None:
+        self._users[user_id] += 1
+        if self.shared and self._users[user_id] == 1:
+            await self._start()
+            await self._guard(self.layer.group_add(user_group(user_id), self.channel))
+
+    async def leave_user(self, user_id: int) -> None:
+        self._users[user_id] -= 1
+        if self._users[user_id] <= 0:
+            del self._users[user_id]
+            if self.shared and self.channel is not None:
+                await self._guard(self.layer.group_discard(user_group(user_id), self.channel))
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def publish_room(self, module_id: int, kind: str, data: bytes, user: int | None = None) -> None:
+        """Queue a room event for the other processes (no-op with one process)."""
+        if not self.shared:
+            return
+        self._outgoing[module_id].append((kind, data, user))
+        self._wakeup.set()
+        if self._publisher is None:
+            self._publisher = asyncio.ensure_future(self._publish_loop())
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._outgoing:
+                module_id, items = self._outgoing.popitem()
+                self._seq[module_id] += 1
+                message = {
+                    "type": "kb.room",
+                    "room": module_id,
+                    "origin": self.process,
+                    "seq": self._seq[module_id],
+                    "items": items,
+                }
+                if await self._guard(self.layer.group_send(room_group(module_id), message)):
+                    self.published += 1
+
+    async def notify_user(self, user_id: int) -> None:
+        """Ask every process holding sockets of this user to check their access again."""
+        self.rt.rooms.revalidate_user(user_id)
+        if self.shared:
+            message = {"type": "kb.user", "user": user_id, "origin": self.process}
+            await self._guard(self.layer.group_send(user_group(user_id), message))
+
+    async def _guard(self, operation: Any) -> bool:
+        """Run a layer operation; a Redis outage degrades to local-only service, never a crash."""
+        try:
+            await asyncio.wait_for(operation, PUBLISH_TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not self.degraded:
+                logger.warning("channel layer unavailable (%s): serving local sockets only", error)
+            self.degraded = True
+            return False
+        if self.degraded:
+            self.degraded = False
+            logger.warning("channel layer is back: healing every room from the database")
+            self.rt.rooms.heal_all()
+        return True
+
+    # --- receiving --------------------------------------------------------------------------
+
+    async def _receive(self) -> None:
+        assert self.channel is not None
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not self.degraded:
+                    logger.warning("channel layer receive failed (%s); retrying", error)
+                self.degraded = True
+                await asyncio.sleep(1.0)
+                continue
+            if message.get("origin") == self.process:
+                continue
+            try:
+                self._dispatch(message)
+            except Exception:
+                logger.exception("could not handle %s from the channel layer", message.get("type"))
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] == "kb.user":
+            self.rt.rooms.revalidate_user(int(message["user"]))
+            return
+        if message["type"] != "kb.room":
+            return
+        module_id, origin, seq = int(message["room"]), message["origin"], int(message["seq"])
+        last = self._seen.get((origin, module_id))
+        self._seen[(origin, module_id)] = seq
+        gap = last is not None and seq != last + 1
+        self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]], gap=gap)
+
+    async def shutdown(self) -> None:
+        for task in (self._receiver, self._publisher):
+            if task is not None:
+                task.cancel()
+        if self.shared and self.channel is not None:
+            for user_id in list(self._users):
+                await self._guard(self.layer.group_discard(user_group(user_id), self.channel))
+        self._users.clear()

@@ -1,0 +1,132 @@
+"""One WebSocket in a room: who is on it, what they may do, and its outgoing frames.
+
+Transport-agnostic: the consumer gives it an ASGI `send` and a way to close; tests give fakes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import protocol
+from .sending import Outbox, Send
+
+PALETTE = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+    "#469990", "#9a6324", "#800000", "#808000", "#000075", "#e6a700", "#2f9e44",
+]  # fmt: skip
+
+
+def color_for(user_id: int) -> str:
+    return PALETTE[user_id % len(PALETTE)]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How the socket authenticated, so that revoking that credential can close it."""
+
+    kind: str  # "token" or "session"
+    key: str
+
+
+class Peer:
+    __slots__ = (
+        "_close",
+        "_tokens",
+        "_tokens_at",
+        "burst",
+        "can_write",
+        "client_ids",
+        "closed",
+        "color",
+        "credentials",
+        "last_sent",
+        "outbox",
+        "rate",
+        "told_read_only",
+        "user_id",
+        "username",
+        "wants_acks",
+        "workspace_id",
+        "writes_received",
+        "writes_saved",
+    )
+
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        username: str,
+        can_write: bool,
+        workspace_id: int,
+        send: Send,
+        close: Callable[[int, str], Any],
+        wants_acks: bool = False,
+        credentials: Credentials | None = None,
+        rate: float = 100.0,
+        burst: float = 400.0,
+        send_buffer: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.user_id = user_id
+        self.username = username
+        self.color = color_for(user_id)
+        self.can_write = can_write
+        self.workspace_id = workspace_id
+        self.wants_acks = wants_acks
+        self.credentials = credentials
+        self.client_ids: set[int] = set()
+        self.writes_received = 0
+        self.writes_saved = 0
+        self.told_read_only = False
+        self.closed = False
+        self.last_sent = time.monotonic()
+        self._close = close
+        self.outbox = Outbox(send, limit=send_buffer, on_overflow=self._too_slow)
+        self.rate, self.burst = rate, burst
+        self._tokens, self._tokens_at = burst, time.monotonic()
+
+    def push(self, data: bytes) -> None:
+        if not self.closed:
+            self.outbox.push(data)
+            self.last_sent = time.monotonic()
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            self.outbox.closed = True
+            self._close(code, reason)
+
+    def saved(self, count: int) -> None:
+        """The first `count` writes of this socket are durable: tell the client, if it asked."""
+        if count > self.writes_saved:
+            self.writes_saved = count
+            if self.wants_acks:
+                self.push(protocol.saved(count))
+
+    def throttle(self) -> float:
+        """Seconds this message must wait to stay within the rate (token bucket); 0 when within."""
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._tokens_at) * self.rate)
+        self._tokens_at = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def _too_slow(self) -> None:
+        self.closed = True
+        self._close(CloseCode.TOO_SLOW, "the client reads too slowly; reconnect")
+
+
+class CloseCode:
+    """WebSocket close codes kb uses (README, "Close codes"). 44xx: stock clients stop; others retry."""
+
+    BAD_MESSAGE = 4400
+    FORBIDDEN = 4403
+    MODULE_GONE = 4404
+    TOO_LARGE = 4413
+    RATE_LIMITED = 4429
+    UNAVAILABLE = 4503
+    TOO_SLOW = 4504
+    TOO_MANY = 4509
+    RESTART = 1012

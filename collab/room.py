@@ -1,0 +1,389 @@
+"""A room: one module's live document in this process, with the sockets editing it.
+
+The room owns the pycrdt `Doc`, the awareness states (who is here, their cursors) and its
+peers. Its message handling is synchronous and never waits on I/O: updates are applied,
+fanned out to the other local peers, queued for the other processes (hub) and for the
+database (committer); the writer is acknowledged when the committer has stored them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pycrdt import Doc, Map, MapEvent, Text, TransactionEvent
+
+from bytes_app import services
+
+from . import protocol
+from .peer import CloseCode, Peer
+from .protocol import AwarenessEntry, ProtocolError
+from .store import INDEX, text_name
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+_NOT_CRDT_ERRORS = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
+REMOTE_PRESENCE_TIMEOUT = 35.0  # clients renew every 15 s and expire others after 30 s
+
+
+@dataclass(slots=True)
+class Presence:
+    clock: int
+    state: str  # JSON text as broadcast (identity stamped by the server)
+    peer: Peer | None  # None: a client of another process
+    seen: float
+
+
+def _crdt_failure(error: BaseException) -> bool:
+    """pycrdt signals a Rust panic with PanicException, which is not an Exception subclass."""
+    return not isinstance(error, _NOT_CRDT_ERRORS)
+
+
+class Room:
+    def __init__(self, runtime: Runtime, module_id: int, doc: Doc, stored_contents: dict[int, str]) -> None:
+        self.rt = runtime
+        self.module_id = module_id
+        self.doc = doc
+        self.peers: set[Peer] = set()
+        self.presence: dict[int, Presence] = {}
+        self.closing = False
+        self.unload_handle: asyncio.TimerHandle | None = None
+        self.last_activity = time.monotonic()
+        config = runtime.config
+        self._max_chars: int = config.KB_BYTE_MAX_CHARS
+        self._max_awareness: int = config.KB_AWARENESS_MAX_BYTES
+        self._materialize_delay: float = config.KB_MATERIALIZE_SECONDS
+        self._captured: list[bytes] = []
+        self._author: int | None = None
+        self._dirty: dict[int, int | None] = {}
+        self._materialized: dict[int, str] = {}
+        self._materializer: asyncio.Task[None] | None = None
+        self._text_watch: dict[int, Any] = {}
+        self._index_keys: list[str] = []
+        self.doc.observe(self._on_transaction)
+        self.index: Map = doc.get(INDEX, type=Map)
+        self.index.observe(self._on_index)
+        for key in list(self.index.keys()):
+            if key.isdigit():
+                self._watch(int(key))
+        self._longest = 0
+        self._growth = 0
+        for byte_id in self._text_watch:
+            text = self.text(byte_id)
+            self._longest = max(self._longest, len(text))
+            if stored_contents.get(byte_id) == text:
+                self._materialized[byte_id] = text
+            else:  # a change that was never stored (e.g. a crash before materializing)
+                self._dirty[byte_id] = None
+        if self._dirty:
+            self._schedule_materialize()
+
+    # --- document ---------------------------------------------------------------------------
+
+    def text(self, byte_id: int) -> str:
+        return str(self.doc.get(text_name(byte_id), type=Text))
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        self._captured.append(event.update)
+
+    def _watch(self, byte_id: int) -> None:
+        if byte_id not in self._text_watch:
+            text = self.doc.get(text_name(byte_id), type=Text)
+            # (pycrdt passes the transaction too when a callback takes two parameters)
+            self._text_watch[byte_id] = text.observe(lambda _event: self._touched(byte_id))
+
+    def _on_index(self, event: MapEvent) -> None:
+        # Runs inside the transaction: only note the keys; texts are watched after it (_apply).
+        self._index_keys.extend(event.keys)
+
+    def _touched(self, byte_id: int) -> None:
+        self._dirty[byte_id] = self._author
+        self._schedule_materialize()
+
+    def _apply(self, update: bytes, author: int | None) -> list[bytes]:
+        """Apply an update; returns what it changed (empty when it was all known already)."""
+        self._author = author
+        try:
+            self.doc.apply_update(update)
+        except BaseException as error:
+            self._captured.clear()
+            if _crdt_failure(error):
+                raise ProtocolError(f"the CRDT library refused the update: {type(error).__name__}") from None
+            raise
+        finally:
+            self._author = None
+        keys, self._index_keys = self._index_keys, []
+        for key in keys:
+            if key.isdigit():
+                self._watch(int(key))
+                self._dirty.setdefault(int(key), author)
+                self._schedule_materialize()
+        captured, self._captured = self._captured, []
+        self._growth += sum(len(change) for change in captured)
+        return captured
+
+    def _fan_out(self, updates: list[bytes], exclude: Peer | None) -> None:
+        for update in updates:
+            message = protocol.sync_update(update)
+            for peer in self.peers:
+                if peer is not exclude:
+                    peer.push(message)
+
+    # --- peers ------------------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        if self.unload_handle is not None:
+            self.unload_handle.cancel()
+            self.unload_handle = None
+        self.peers.add(peer)
+        peer.push(protocol.sync_step1(self.doc.get_state()))
+        if self.presence:
+            peer.push(self._presence_message(list(self.presence)))
+
+    def leave(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        gone = [client for client, record in self.presence.items() if record.peer is peer]
+        if gone:
+            entries = [AwarenessEntry(client, self.presence.pop(client).clock, "null") for client in gone]
+            self._broadcast_presence(entries, exclude=None, publish=True)
+        if not self.peers:
+            self.rt.rooms.idle(self)
+
+    def receive(self, peer: Peer, frame: bytes) -> None:
+        """Handle one frame from a local peer. Bad input closes that peer only."""
+        self.last_activity = time.monotonic()
+        try:
+            message = protocol.decode(frame)
+            if isinstance(message, protocol.Sync):
+                if message.kind is protocol.SyncType.STEP1:
+                    self._answer_step1(peer, message.payload)
+                else:
+                    self._write(peer, message.payload)
+            elif isinstance(message, protocol.Awareness):
+                self._awareness(peer, message.payload)
+            elif isinstance(message, protocol.QueryAwareness):
+                if self.presence:
+                    peer.push(self._presence_message(list(self.presence)))
+            else:
+                raise ProtocolError("auth messages are sent by the server only")
+        except ProtocolError as error:
+            peer.close(CloseCode.BAD_MESSAGE, str(error)[:120])
+        except _TooLarge as error:
+            peer.close(CloseCode.TOO_LARGE, str(error)[:120])
+
+    def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        try:
+            update = self.doc.get_update(state_vector)
+        except BaseException as error:
+            if _crdt_failure(error):
+                raise ProtocolError("invalid state vector") from None
+            raise
+        peer.push(protocol.sync_step2(update))
+
+    def _write(self, peer: Peer, update: bytes) -> None:
+        peer.writes_received += 1
+        if not peer.can_write:
+            if not peer.told_read_only:
+                peer.told_read_only = True
+                peer.push(protocol.permission_denied("read-only: viewers cannot edit this module"))
+            return
+        if update == protocol.EMPTY_UPDATE:
+            self.rt.committer.submit(self.module_id, None, peer, peer.writes_received)
+            return
+        self._check_size(update)
+        changes = self._apply(update, peer.user_id)
+        self.rt.committer.submit(self.module_id, update, peer, peer.writes_received)
+        self._fan_out(changes, exclude=peer)
+        for change in changes:
+            self.rt.hub.publish_room(self.module_id, "update", change, peer.user_id)
+
+    def _check_size(self, update: bytes) -> None:
+        """Refuse an update that would make a byte longer than KB_BYTE_MAX_CHARS.
+
+        An update cannot add more characters than it has bytes, so the exact check (on a
+        scratch copy) only runs when the room's longest text could come near the limit.
+        """
+        if self._longest + self._growth + len(update) <= self._max_chars:
+            return
+        scratch: Doc = Doc()
+        scratch.apply_update(self.doc.get_update())
+        try:
+            scratch.apply_update(update)
+        except BaseException as error:
+            if _crdt_failure(error):
+                raise ProtocolError("the CRDT library refused the update") from None
+            raise
+        longest = 0
+        for name in scratch:
+            if name.startswith("byte:"):
+                longest = max(longest, len(str(scratch.get(name, type=Text))))
+        if longest > self._max_chars:
+            raise _TooLarge(f"a byte would exceed {self._max_chars} characters")
+        self._longest, self._growth = longest, -len(update)  # _apply adds the update back
+
+    # --- awareness --------------------------------------------------------------------------
+
+    def _awareness(self, peer: Peer, payload: bytes) -> None:
+        accepted = []
+        for entry in protocol.decode_awareness(payload):
+            if len(entry.state) > self._max_awareness:
+                raise _TooLarge(f"awareness state over {self._max_awareness} bytes")
+            record = self.presence.get(entry.client_id)
+            if record is not None and record.peer is not peer:
+                continue  # another socket's (or another process's) client: not yours to change
+            if record is None and entry.client_id not in peer.client_ids and len(peer.client_ids) >= 8:
+                continue
+            if record is not None and not (
+                entry.clock > record.clock or (entry.clock == record.clock and entry.state == "null")
+            ):
+                continue  # stale or repeated: relaying it again would only echo around the room
+            state = self._stamp(peer, entry.state)
+            if state == "null":
+                self.presence.pop(entry.client_id, None)
+                peer.client_ids.discard(entry.client_id)
+            else:
+                self.presence[entry.client_id] = Presence(entry.clock, state, peer, time.monotonic())
+                peer.client_ids.add(entry.client_id)
+            accepted.append(AwarenessEntry(entry.client_id, entry.clock, state))
+        if accepted:
+            self._broadcast_presence(accepted, exclude=peer, publish=True)
+
+    @staticmethod
+    def _stamp(peer: Peer, state: str) -> str:
+        """The server says who a cursor belongs to: the client cannot claim another name."""
+        if state == "null":
+            return state
+        try:
+            value = orjson.loads(state)
+        except orjson.JSONDecodeError:
+            raise ProtocolError("awareness state is not JSON") from None
+        if value is None:
+            return "null"
+        if not isinstance(value, dict):
+            raise ProtocolError("awareness state must be a JSON object or null")
+        value["user"] = {
+            "id": peer.user_id,
+            "name": peer.username,
+            "color": peer.color,
+            "colorLight": peer.color + "33",
+        }
+        return orjson.dumps(value).decode()
+
+    def _presence_message(self, clients: list[int]) -> bytes:
+        entries = [AwarenessEntry(c, self.presence[c].clock, self.presence[c].state) for c in clients]
+        return protocol.awareness_message(protocol.encode_awareness(entries))
+
+    def _broadcast_presence(self, entries: list[AwarenessEntry], exclude: Peer | None, publish: bool) -> None:
+        payload = protocol.encode_awareness(entries)
+        message = protocol.awareness_message(payload)
+        for peer in self.peers:
+            if peer is not exclude:
+                peer.push(message)
+        if publish:
+            self.rt.hub.publish_room(self.module_id, "awareness", payload)
+
+    # --- other processes and the server itself -----------------------------------------------
+
+    def remote(self, kind: str, data: bytes, user: int | None) -> None:
+        """An event from another process (or a REST write): apply and fan out locally only."""
+        self.last_activity = time.monotonic()
+        if kind == "update":
+            try:
+                changes = self._apply(data, user)
+            except ProtocolError:
+                logger.exception("module %s: an update from another process did not apply", self.module_id)
+                return
+            self._fan_out(changes, exclude=None)
+        elif kind == "awareness":
+            self._remote_awareness(data)
+        elif kind == "deleted":
+            self.close_all(CloseCode.MODULE_GONE, "this module was deleted")
+
+    def _remote_awareness(self, payload: bytes) -> None:
+        accepted = []
+        now = time.monotonic()
+        for entry in protocol.decode_awareness(payload):
+            record = self.presence.get(entry.client_id)
+            if record is not None and record.peer is not None:
+                continue
+            if record is not None and not (
+                entry.clock > record.clock or (entry.clock == record.clock and entry.state == "null")
+            ):
+                continue
+            if entry.state == "null":
+                self.presence.pop(entry.client_id, None)
+            else:
+                self.presence[entry.client_id] = Presence(entry.clock, entry.state, None, now)
+            accepted.append(entry)
+        if accepted:
+            self._broadcast_presence(accepted, exclude=None, publish=False)
+
+    def expire_remote_presence(self, now: float) -> None:
+        """Drop states of other processes' clients that stopped renewing (their process died)."""
+        stale = [
+            client
+            for client, record in self.presence.items()
+            if record.peer is None and now - record.seen > REMOTE_PRESENCE_TIMEOUT
+        ]
+        if stale:
+            entries = [AwarenessEntry(client, self.presence.pop(client).clock, "null") for client in stale]
+            self._broadcast_presence(entries, exclude=None, publish=False)
+
+    def heal(self, state: bytes) -> None:
+        """Apply the stored document; whatever this room had missed reaches its peers."""
+        self.remote("update", state, None)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for peer in list(self.peers):
+            peer.close(code, reason)
+
+    # --- materialization: the REST-visible `content` follows the live text -------------------
+
+    def _schedule_materialize(self) -> None:
+        if self._materializer is None or self._materializer.done():
+            self._materializer = asyncio.ensure_future(self._materialize_soon())
+
+    async def _materialize_soon(self) -> None:
+        await asyncio.sleep(self._materialize_delay)
+        await self.materialize()
+
+    async def materialize(self) -> None:
+        """Write each changed byte's text to its row (version, links, coalesced revision)."""
+        dirty, self._dirty = self._dirty, {}
+        writes = []
+        for byte_id, author in dirty.items():
+            if str(byte_id) not in self.index:
+                continue  # removed from the module
+            text = self.text(byte_id)
+            if self._materialized.get(byte_id) != text:
+                writes.append((byte_id, text, author))
+        if not writes:
+            return
+        await self.rt.committer.flush()  # the log first: content never runs ahead of it
+        try:
+            await self.rt.run_db(_store_contents, writes)
+        except Exception:
+            logger.exception("module %s: storing byte contents failed; retrying", self.module_id)
+            for byte_id, _, author in writes:
+                self._dirty.setdefault(byte_id, author)
+            await asyncio.sleep(1.0)
+            self._schedule_materialize()
+            return
+        for byte_id, text, _ in writes:
+            self._materialized[byte_id] = text
+            self._longest = max(self._longest, len(text))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _store_contents(writes: list[tuple[int, str, int | None]]) -> None:
+    for byte_id, text, author in writes:
+        services.byte_sync_from_live(byte_id=byte_id, content=text, user_id=author)

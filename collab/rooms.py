@@ -1,0 +1,241 @@
+"""The rooms of this process: loading (once, even when many sockets arrive together),
+unloading when the last socket has gone, and the periodic chores (keep-alives, presence
+expiry, healing from the database)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Max
+from pycrdt import Doc
+
+from bytes_app.models import Byte
+
+from . import auth, protocol, store
+from .models import DocState, DocUpdate
+from .peer import CloseCode, Peer
+from .room import Room
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+TICK_SECONDS = 5.0
+KEEPALIVE_SECONDS = 15.0
+
+
+class Unavailable(Exception):
+    """The room could not be loaded (storage down); the socket is refused, never served empty."""
+
+
+def _load(module_id: int) -> tuple[bytes, dict[int, str], tuple[int, int, int]]:
+    state = store.load(module_id)
+    contents = dict(Byte.objects.filter(module_id=module_id).values_list("id", "content"))
+    return state, contents, _fingerprints([module_id]).get(module_id, (0, 0, 0))
+
+
+def _fingerprints(module_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """(log rows, last log id, compactions) per module, in two queries for all of them."""
+    logs = {
+        row["module_id"]: (row["rows"], row["last"] or 0)
+        for row in DocUpdate.objects.filter(module_id__in=module_ids)
+        .values("module_id")
+        .annotate(rows=Count("id"), last=Max("id"))
+    }
+    compactions = dict(DocState.objects.filter(pk__in=module_ids).values_list("module_id", "compactions"))
+    return {m: (*logs.get(m, (0, 0)), compactions.get(m, 0)) for m in module_ids}
+
+
+class Rooms:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self._rooms: dict[int, Room] = {}
+        self._opening: dict[int, asyncio.Future[Room]] = {}
+        self._early: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        self._fingerprint: dict[int, tuple[int, int, int]] = {}
+        self._unloading: dict[int, asyncio.Task[None]] = {}
+        self.by_user: dict[int, set[Peer]] = defaultdict(set)
+        self._ticker: asyncio.Task[None] | None = None
+        self._last_heal = time.monotonic()
+        self.loads = 0
+        self.unloads = 0
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def loaded(self, module_id: int) -> Room | None:
+        return self._rooms.get(module_id)
+
+    async def open(self, module_id: int) -> Room:
+        """The module's room, loaded from storage on first use (once for concurrent callers)."""
+        while module_id in self._unloading:
+            await asyncio.shield(self._unloading[module_id])
+        room = self._rooms.get(module_id)
+        if room is not None:
+            return room
+        pending = self._opening.get(module_id)
+        if pending is None:
+            pending = self._opening[module_id] = asyncio.ensure_future(self._load(module_id))
+            pending.add_done_callback(lambda _f: self._opening.pop(module_id, None))
+        return await asyncio.shield(pending)
+
+    async def _load(self, module_id: int) -> Room:
+        # Join the group first and keep what arrives meanwhile: an update broadcast before its
+        # commit must not fall between the load and the subscription.
+        self._early[module_id] = []
+        await self.rt.hub.join_room(module_id)
+        try:
+            state, contents, fingerprint = await self.rt.run_db(_load, module_id)
+            doc: Doc = Doc()
+            doc.apply_update(state)
+        except Exception as error:
+            self._early.pop(module_id, None)
+            await self.rt.hub.leave_room(module_id)
+            logger.warning("module %s could not be loaded: %s", module_id, error)
+            raise Unavailable(str(error)) from error
+        room = Room(self.rt, module_id, doc, contents)
+        self._rooms[module_id] = room
+        self._fingerprint[module_id] = fingerprint
+        for event in self._early.pop(module_id, []):
+            room.remote(*event)
+        self.loads += 1
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._tick())
+        return room
+
+    def attach(self, room: Room, peer: Peer) -> None:
+        room.join(peer)
+        self.by_user[peer.user_id].add(peer)
+
+    def detach(self, room: Room, peer: Peer) -> None:
+        peers = self.by_user.get(peer.user_id)
+        if peers is not None:
+            peers.discard(peer)
+            if not peers:
+                del self.by_user[peer.user_id]
+        room.leave(peer)
+
+    def idle(self, room: Room) -> None:
+        """The last local peer left: unload after a grace period (a reload often follows)."""
+        delay = self.rt.config.KB_ROOM_IDLE_SECONDS
+        room.unload_handle = asyncio.get_running_loop().call_later(delay, self._start_unload, room)
+
+    def _start_unload(self, room: Room) -> None:
+        if room.peers or self._rooms.get(room.module_id) is not room:
+            return
+        task = asyncio.ensure_future(self._unload(room))
+        self._unloading[room.module_id] = task
+        task.add_done_callback(lambda _t: self._unloading.pop(room.module_id, None))
+
+    async def _unload(self, room: Room) -> None:
+        room.closing = True
+        try:
+            await room.materialize()
+        except Exception:
+            logger.exception("module %s: materializing before unload failed", room.module_id)
+        await self.rt.committer.flush()
+        self._rooms.pop(room.module_id, None)
+        self._fingerprint.pop(room.module_id, None)
+        await self.rt.hub.leave_room(room.module_id)
+        self.unloads += 1
+
+    # --- events from other processes and from REST writes -----------------------------------
+
+    def remote(self, module_id: int, items: list[tuple[Any, ...]], *, gap: bool = False) -> None:
+        if module_id in self._early:
+            self._early[module_id].extend((kind, data, user) for kind, data, user in items)
+            return
+        room = self._rooms.get(module_id)
+        if room is None:
+            return
+        for kind, data, user in items:
+            room.remote(kind, data, user)
+        if gap:
+            self.rt.spawn(self.heal(room))
+
+    def server_update(self, module_id: int, update: bytes) -> None:
+        """A REST write stored `update`: apply it here and pass it to the other processes."""
+        self.remote(module_id, [("update", update, None)])
+        self.rt.hub.publish_room(module_id, "update", update, None)
+
+    def module_deleted(self, module_id: int) -> None:
+        self.remote(module_id, [("deleted", b"", None)])
+        self.rt.hub.publish_room(module_id, "deleted", b"", None)
+
+    async def heal(self, room: Room) -> None:
+        """Apply the stored document to a room that may have missed broadcasts."""
+        try:
+            state, _, fingerprint = await self.rt.run_db(_load, room.module_id)
+        except Exception as error:
+            logger.warning("module %s: heal failed (%s); will try again", room.module_id, error)
+            return
+        if self._rooms.get(room.module_id) is room:
+            room.heal(state)
+            self._fingerprint[room.module_id] = fingerprint
+
+    def heal_all(self) -> None:
+        for room in list(self._rooms.values()):
+            self.rt.spawn(self.heal(room))
+
+    # --- access changes ---------------------------------------------------------------------
+
+    def revalidate_user(self, user_id: int) -> None:
+        for peer in list(self.by_user.get(user_id, ())):
+            self.rt.spawn(self._revalidate(peer))
+
+    async def _revalidate(self, peer: Peer) -> None:
+        try:
+            role = await self.rt.run_db(auth.recheck, peer.user_id, peer.credentials, peer.workspace_id)
+        except Exception:
+            logger.exception("rechecking access of user %s failed; closing to be safe", peer.user_id)
+            role = None
+        if role is None:
+            peer.close(CloseCode.FORBIDDEN, "access revoked")
+            return
+        can_write = auth.can_write(role)
+        if can_write != peer.can_write:
+            peer.can_write, peer.told_read_only = can_write, False
+
+    # --- chores -----------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await self._chores()
+            except Exception:
+                logger.exception("collab chores failed")
+
+    async def _chores(self) -> None:
+        now = time.monotonic()
+        for room in list(self._rooms.values()):
+            room.expire_remote_presence(now)
+            for peer in room.peers:
+                if now - peer.last_sent >= KEEPALIVE_SECONDS:
+                    peer.push(protocol.KEEPALIVE)
+        if now - self._last_heal >= self.rt.config.KB_HEAL_SECONDS and self._rooms:
+            self._last_heal = now
+            ids = list(self._rooms)
+            current = await self.rt.run_db(_fingerprints, ids)
+            for module_id, fingerprint in current.items():
+                room = self._rooms.get(module_id)
+                if room is not None and fingerprint != self._fingerprint.get(module_id):
+                    # Something was stored since we last looked: apply what we may lack.
+                    await self.heal(room)
+
+    async def shutdown(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for room in list(self._rooms.values()):
+            room.close_all(CloseCode.RESTART, "server restarting")
+        for room in list(self._rooms.values()):
+            try:
+                await room.materialize()
+            except Exception:
+                logger.exception("module %s: materializing at shutdown failed", room.module_id)
+        for task in list(self._unloading.values()):
+            await asyncio.shield(task)

@@ -1,0 +1,148 @@
+"""Persistence of module documents: snapshot + append-only log, behind load / append / compact.
+
+Synchronous Django code; the room calls it from worker threads, REST writes call it inside
+their own transaction. Layout of a document (the contract clients rely on, see README):
+
+- `byte:<id>`: root-level Text, the markdown content of byte <id>;
+- `index`: root-level Map, `"<id>" -> {"title", "slug", "position"}` for each byte of the module.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+from pycrdt import Doc, Map, Text, merge_updates
+
+from bytes_app.models import Byte, Module
+
+from .models import DocState, DocUpdate
+
+logger = logging.getLogger(__name__)
+
+INDEX = "index"
+TEXT_PREFIX = "byte:"
+# The client id of every edit the server itself makes (seeding, REST writes). Safe to share:
+# such edits are made one at a time per module, under the DocState row lock, against the
+# stored state (see collab.live). Yjs clients that happen to draw the same random id notice
+# and pick another.
+SERVER_CLIENT_ID = 0x4B42_0000
+COMPACT_BATCH = 5000
+
+
+def text_name(byte_id: int) -> str:
+    return f"{TEXT_PREFIX}{byte_id}"
+
+
+def byte_id_of(name: str) -> int | None:
+    if name.startswith(TEXT_PREFIX) and name[len(TEXT_PREFIX) :].isdigit():
+        return int(name[len(TEXT_PREFIX) :])
+    return None
+
+
+def index_entry(byte: Byte) -> dict[str, Any]:
+    return {"title": byte.title, "slug": byte.slug, "position": byte.position}
+
+
+def seed(module_id: int) -> bytes:
+    """A document holding the module's bytes as they are stored: the one-time import."""
+    doc: Doc = Doc(client_id=SERVER_CLIENT_ID)
+    index = doc.get(INDEX, type=Map)
+    with doc.transaction():
+        for byte in Byte.objects.filter(module_id=module_id).order_by("position", "id"):
+            index[str(byte.pk)] = index_entry(byte)
+            if byte.content:
+                doc.get(text_name(byte.pk), type=Text).insert(0, byte.content)
+    return doc.get_update()
+
+
+def ensure(module_id: int) -> bool:
+    """Give the module its document, imported from its bytes, unless it has one already.
+
+    True when this call created it. Exactly once even when several processes race: the
+    primary key decides, and the loser reads the winner's document.
+    """
+    if DocState.objects.filter(pk=module_id).exists():
+        return False
+    try:
+        with transaction.atomic():
+            DocState.objects.create(module_id=module_id, snapshot=seed(module_id))
+    except IntegrityError:
+        if not Module.objects.filter(pk=module_id).exists():
+            raise
+        return False
+    return True
+
+
+def load(module_id: int) -> bytes:
+    """The module's whole document as one update (snapshot + log), created on first use."""
+    with transaction.atomic():
+        ensure(module_id)
+        snapshot = DocState.objects.values_list("snapshot", flat=True).get(pk=module_id)
+        log = DocUpdate.objects.filter(module_id=module_id).order_by("id").values_list("data", flat=True)
+        updates = [bytes(data) for data in log]
+    if not updates:
+        return bytes(snapshot)
+    return merge_updates(bytes(snapshot), *updates)
+
+
+@dataclass(frozen=True)
+class LogStats:
+    rows: int
+    last_id: int
+    compactions: int
+
+
+def log_stats(module_id: int) -> LogStats:
+    """A cheap fingerprint of what is stored, to tell whether anything changed since."""
+    stats = DocUpdate.objects.filter(module_id=module_id).aggregate(rows=Count("id"), last=Max("id"))
+    compactions = DocState.objects.filter(pk=module_id).values_list("compactions", flat=True).first() or 0
+    return LogStats(stats["rows"], stats["last"] or 0, compactions)
+
+
+def append(entries: list[tuple[int, bytes]]) -> None:
+    """Store updates of any number of modules in one transaction (the group commit)."""
+    if not entries:
+        return
+    try:
+        with transaction.atomic():
+            DocUpdate.objects.bulk_create(DocUpdate(module_id=module, data=data) for module, data in entries)
+    except IntegrityError:
+        # A module was deleted while its updates waited: drop those, keep the others.
+        alive = set(
+            Module.objects.filter(pk__in={module for module, _ in entries}).values_list("pk", flat=True)
+        )
+        kept = [(module, data) for module, data in entries if module in alive]
+        if len(kept) == len(entries):
+            raise
+        logger.info("dropped %d updates of deleted modules", len(entries) - len(kept))
+        append(kept)
+
+
+def compact(module_id: int) -> int:
+    """Fold the log into the snapshot; returns how many log rows it folded.
+
+    One transaction under the module's row lock, deleting exactly the rows it read: an update
+    appended meanwhile stays in the log, and a crash halfway changes nothing.
+    """
+    with transaction.atomic():
+        state = DocState.objects.select_for_update().filter(pk=module_id).first()
+        if state is None:
+            return 0
+        rows = list(
+            DocUpdate.objects.filter(module_id=module_id)
+            .order_by("id")
+            .values_list("id", "data")[:COMPACT_BATCH]
+        )
+        if not rows:
+            return 0
+        doc: Doc = Doc()
+        doc.apply_update(merge_updates(bytes(state.snapshot), *(bytes(data) for _, data in rows)))
+        state.snapshot = doc.get_update()
+        state.compactions += 1
+        state.save(update_fields=["snapshot", "compactions", "updated_at"])
+        DocUpdate.objects.filter(id__in=[pk for pk, _ in rows]).delete()
+    return len(rows)
