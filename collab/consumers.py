@@ -22,7 +22,6 @@ from .runtime import Runtime, runtime
 
 logger = logging.getLogger(__name__)
 ACK_SUBPROTOCOL = "kb.ack"
-MAX_THROTTLE_WAIT = 2.0  # a client this far over its message rate is flooding: close it
 
 
 class ModuleConsumer(AsyncConsumer):
@@ -71,6 +70,7 @@ class ModuleConsumer(AsyncConsumer):
             credentials=admission.credentials,
             rate=settings.KB_WS_MESSAGES_PER_SECOND,
             burst=settings.KB_WS_MESSAGE_BURST,
+            flood_seconds=settings.KB_WS_FLOOD_SECONDS,
         )
         self.room = room
         self.rt.rooms.attach(room, self.peer)
@@ -98,7 +98,7 @@ class ModuleConsumer(AsyncConsumer):
             return
         wait = peer.throttle()
         if wait > 0:
-            if wait > MAX_THROTTLE_WAIT:
+            if peer.flooding:
                 peer.close(CloseCode.RATE_LIMITED, "too many messages")
                 return
             # Not reading from this socket meanwhile lets TCP slow the sender down.

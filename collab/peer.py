@@ -34,6 +34,7 @@ class Credentials:
 class Peer:
     __slots__ = (
         "_close",
+        "_throttled_for",
         "_tokens",
         "_tokens_at",
         "burst",
@@ -42,6 +43,7 @@ class Peer:
         "closed",
         "color",
         "credentials",
+        "flood_seconds",
         "last_sent",
         "outbox",
         "rate",
@@ -67,6 +69,7 @@ class Peer:
         credentials: Credentials | None = None,
         rate: float = 100.0,
         burst: float = 400.0,
+        flood_seconds: float = 5.0,
         send_buffer: int = 4 * 1024 * 1024,
     ) -> None:
         self.user_id = user_id
@@ -84,8 +87,9 @@ class Peer:
         self.last_sent = time.monotonic()
         self._close = close
         self.outbox = Outbox(send, limit=send_buffer, on_overflow=self._too_slow)
-        self.rate, self.burst = rate, burst
+        self.rate, self.burst, self.flood_seconds = rate, burst, flood_seconds
         self._tokens, self._tokens_at = burst, time.monotonic()
+        self._throttled_for = 0.0
 
     def push(self, data: bytes) -> None:
         if not self.closed:
@@ -111,7 +115,17 @@ class Peer:
         self._tokens = min(self.burst, self._tokens + (now - self._tokens_at) * self.rate)
         self._tokens_at = now
         self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if self._tokens >= 0:
+            self._throttled_for = 0.0
+            return 0.0
+        wait = -self._tokens / self.rate
+        self._throttled_for += wait
+        return wait
+
+    @property
+    def flooding(self) -> bool:
+        """Held back without a pause for longer than `flood_seconds`: not a burst, a flood."""
+        return self._throttled_for > self.flood_seconds
 
     def _too_slow(self) -> None:
         self.closed = True

@@ -185,7 +185,14 @@ class Rooms:
 
     def revalidate_user(self, user_id: int) -> None:
         for peer in list(self.by_user.get(user_id, ())):
-            self.rt.spawn(self._revalidate(peer))
+            self.rt.spawn(self._revalidate_twice(peer))
+
+    async def _revalidate_twice(self, peer: Peer) -> None:
+        # Again a moment later: a logout signal fires before the session is actually deleted.
+        await self._revalidate(peer)
+        await asyncio.sleep(1.0)
+        if not peer.closed:
+            await self._revalidate(peer)
 
     async def _revalidate(self, peer: Peer) -> None:
         try:

@@ -251,6 +251,8 @@ KB_WS_MAX_PER_MODULE = env_int("KB_WS_MAX_PER_MODULE", 500)
 # Messages per second per connection (sustained) and the burst allowed above it.
 KB_WS_MESSAGES_PER_SECOND = env_int("KB_WS_MESSAGES_PER_SECOND", 100)
 KB_WS_MESSAGE_BURST = env_int("KB_WS_MESSAGE_BURST", 400)
+# A client held back by the rate limit this long without a pause is flooding: close 4429.
+KB_WS_FLOOD_SECONDS = env_int("KB_WS_FLOOD_MS", 5000) / 1000
 # Largest awareness (presence/cursor) state of one client, in bytes of JSON.
 KB_AWARENESS_MAX_BYTES = env_int("KB_AWARENESS_MAX_BYTES", 8192)
 # Delay before a live edit reaches the byte's `content` (REST, search, revisions).

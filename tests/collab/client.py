@@ -54,7 +54,7 @@ class YClient:
         return True
 
     async def send(self, frame: bytes) -> None:
-        await self.comm.send_to(bytes_data=frame)
+        await self.comm.send_input({"type": "websocket.receive", "bytes": frame})
 
     async def close(self) -> None:
         if self.close_code is None:
