@@ -350,8 +350,13 @@ class Room:
             self._materializer = asyncio.ensure_future(self._materialize_soon())
 
     async def _materialize_soon(self) -> None:
-        await asyncio.sleep(self._materialize_delay)
-        await self.materialize()
+        # Loop until nothing is left: edits that arrive while a write is in flight mark bytes
+        # dirty again, and no other task is started while this one runs.
+        while True:
+            await asyncio.sleep(self._materialize_delay)
+            await self.materialize()
+            if not self._dirty:
+                return
 
     async def materialize(self) -> None:
         """Write each changed byte's text to its row (version, links, coalesced revision)."""
@@ -373,7 +378,6 @@ class Room:
             for byte_id, _, author in writes:
                 self._dirty.setdefault(byte_id, author)
             await asyncio.sleep(1.0)
-            self._schedule_materialize()
             return
         for byte_id, text, _ in writes:
             self._materialized[byte_id] = text

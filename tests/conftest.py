@@ -85,3 +85,11 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def token_of(db):
+    def key(user) -> str:
+        return Token.objects.get_or_create(user=user)[0].key
+
+    return key

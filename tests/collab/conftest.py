@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from rest_framework.authtoken.models import Token
 
 from collab import runtime as collab_runtime
 
@@ -16,14 +15,6 @@ async def _collab_runtime():
     current = collab_runtime._runtimes.get(asyncio.get_running_loop())
     if current is not None:
         await current.shutdown()
-
-
-@pytest.fixture
-def token_of(transactional_db):
-    def key(user) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
-
-    return key
 
 
 @pytest.fixture
