@@ -43,11 +43,15 @@ class NodeClient:
     async def start(
         cls, node: str, server: Server, module_id: int, token: str, byte_id: int, edits: int, seed: int
     ):
+        args = [f"{server.ws}/ws/modules", str(module_id), token, str(byte_id), str(edits), str(seed)]
         process = await asyncio.create_subprocess_exec(
-            node, str(HERE / "yjs_client.mjs"), f"{server.ws}/ws/modules", str(module_id), token, str(byte_id),
-            str(edits), str(seed),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            node,
+            str(HERE / "yjs_client.mjs"),
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         return cls(process)
 
     async def read(self) -> dict:
