@@ -93,3 +93,14 @@ def token_of(db):
         return Token.objects.get_or_create(user=user)[0].key
 
     return key
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connections_of_async_tests(django_db_setup, django_db_blocker):
+    """Async tests reach the ORM through asgiref's worker thread; close its connection before
+    the test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)

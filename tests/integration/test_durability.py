@@ -1,0 +1,63 @@
+"""Persistence first: an acknowledged edit survives kill -9 of the server process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from pycrdt import Doc, Text
+
+from tests.collab.client import WsClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_acknowledged_edits_survive_kill_9(team, server, token_of):
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    token = await sync_to_async(token_of)(team["editor"])
+    client = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}&ack=1")
+    await client.connect()
+    await client.sync()
+    for number in range(50):
+        await client.type(byte_id, 0, f"<{number}>")
+    await client.until(lambda: client.saved == client.sent_writes, timeout=10)
+    acked_text = str(client.text(byte_id))
+    server.kill()
+    await client.until_closed()
+    server.start()
+    fresh = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}")
+    await fresh.connect()
+    await fresh.sync()
+    assert str(fresh.text(byte_id)) == acked_text
+    await fresh.close()
+
+
+async def test_reconnecting_client_with_offline_edits_merges_without_doubling(team, server, token_of):
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    token = await sync_to_async(token_of)(team["editor"])
+    first = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}&ack=1")
+    await first.connect()
+    await first.sync()
+    await first.type(byte_id, 0, "online ")
+    await first.until(lambda: first.saved == first.sent_writes)
+    server.kill()  # the client goes on editing while the server is down
+    await first.until_closed()
+    offline: Doc = Doc()
+    offline.apply_update(first.doc.get_update())
+    text = offline.get(f"byte:{byte_id}", type=Text)
+    text.insert(len(str(text).encode()), " [offline]")
+    server.start()
+    again = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}&ack=1", doc=offline)
+    await again.connect()
+    await again.sync()
+    await again.until(lambda: again.saved == again.sent_writes)
+    check = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}")
+    await check.connect()
+    await check.sync()
+    expected = "online " + team["byte"].content + " [offline]"
+    assert str(check.text(byte_id)) == expected
+    assert str(again.text(byte_id)) == expected
+    for client in (again, check):
+        await client.close()
+    await asyncio.sleep(0)
