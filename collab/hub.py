@@ -115,6 +115,17 @@ class Hub:
                 if await self._guard(self.layer.group_send(room_group(module_id), message)):
                     self.published += 1
 
+    def heartbeat(self) -> None:
+        """Tell the others the last sequence number sent for each room (see _dispatch)."""
+        if not self.shared or not self._seq:
+            return
+        self.rt.spawn(self._send_heartbeat(dict(self._seq)))
+
+    async def _send_heartbeat(self, sequences: dict[int, int]) -> None:
+        for module_id, seq in sequences.items():
+            message = {"type": "kb.seq", "room": module_id, "origin": self.process, "seq": seq}
+            await self._guard(self.layer.group_send(room_group(module_id), message))
+
     async def notify_user(self, user_id: int) -> None:
         """Ask every process holding sockets of this user to check their access again."""
         self.rt.rooms.revalidate_user(user_id)
@@ -165,12 +176,19 @@ class Hub:
         if message["type"] == "kb.user":
             self.rt.rooms.revalidate_user(int(message["user"]))
             return
+        module_id, origin, seq = int(message["room"]), message["origin"], int(message["seq"])
+        key = (origin, module_id)
+        last = self._seen.get(key)
+        if message["type"] == "kb.seq":  # a heartbeat: behind it means we lost the last messages
+            if last is not None and seq > last:
+                self._seen[key] = seq
+                self.rt.rooms.remote(module_id, [], gap=True)
+            return
         if message["type"] != "kb.room":
             return
-        module_id, origin, seq = int(message["room"]), message["origin"], int(message["seq"])
-        last = self._seen.get((origin, module_id))
-        self._seen[(origin, module_id)] = seq
-        gap = last is not None and seq != last + 1
+        if seq:  # 0: sent from a thread (a management command), outside any sequence
+            self._seen[key] = seq
+        gap = last is not None and seq > last + 1
         self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]], gap=gap)
 
     async def shutdown(self) -> None:

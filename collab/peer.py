@@ -37,6 +37,8 @@ class Peer:
         "_throttled_for",
         "_tokens",
         "_tokens_at",
+        "ack_barrier",
+        "ack_release",
         "burst",
         "can_write",
         "client_ids",
@@ -47,6 +49,7 @@ class Peer:
         "last_sent",
         "outbox",
         "rate",
+        "strikes",
         "told_read_only",
         "user_id",
         "username",
@@ -82,6 +85,9 @@ class Peer:
         self.client_ids: set[int] = set()
         self.writes_received = 0
         self.writes_saved = 0
+        self.ack_barrier: int | None = None  # message whose content was refused (see hold_acks)
+        self.ack_release: int | None = None
+        self.strikes = 0
         self.told_read_only = False
         self.closed = False
         self.last_sent = time.monotonic()
@@ -102,8 +108,23 @@ class Peer:
             self.outbox.closed = True
             self._close(code, reason)
 
+    def hold_acks(self, seq: int) -> None:
+        """Write `seq` was not stored whole: acknowledge nothing from it on until this socket's
+        next sync step 2 (which carries whatever the server lacks) is stored."""
+        if self.ack_barrier is None:
+            self.ack_barrier, self.ack_release = seq, None
+
+    def resynced(self, seq: int) -> None:
+        if self.ack_barrier is not None and self.ack_release is None and seq > self.ack_barrier:
+            self.ack_release = seq
+
     def saved(self, count: int) -> None:
         """The first `count` writes of this socket are durable: tell the client, if it asked."""
+        if self.ack_barrier is not None:
+            if self.ack_release is not None and count >= self.ack_release:
+                self.ack_barrier = self.ack_release = None
+            else:
+                count = min(count, self.ack_barrier - 1)
         if count > self.writes_saved:
             self.writes_saved = count
             if self.wants_acks:

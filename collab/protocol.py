@@ -182,6 +182,16 @@ def saved(count: int) -> bytes:
 KEEPALIVE = awareness_message(b"\x00")
 
 
+def decode_state_vector(state_vector: bytes) -> dict[int, int]:
+    """client id -> next expected clock, from a Yjs state vector."""
+    count, pos = read_var_uint(state_vector, 0)
+    clocks = {}
+    for _ in range(count):
+        client, pos = read_var_uint(state_vector, pos)
+        clocks[client], pos = read_var_uint(state_vector, pos)
+    return clocks
+
+
 # --- awareness --------------------------------------------------------------------------------
 
 

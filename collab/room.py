@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pycrdt import Doc, Map, MapEvent, Text, TransactionEvent
+from pycrdt import Doc, Map, MapEvent, Text, TransactionEvent, get_state
 
 from bytes_app import services
 
-from . import protocol
+from . import protocol, updates
 from .peer import CloseCode, Peer
 from .protocol import AwarenessEntry, ProtocolError
 from .store import INDEX, text_name
@@ -49,10 +49,10 @@ class Room:
     def __init__(self, runtime: Runtime, module_id: int, doc: Doc, stored_contents: dict[int, str]) -> None:
         self.rt = runtime
         self.module_id = module_id
-        self.doc = doc
         self.peers: set[Peer] = set()
         self.presence: dict[int, Presence] = {}
         self.closing = False
+        self.healing = False
         self.unload_handle: asyncio.TimerHandle | None = None
         self.last_activity = time.monotonic()
         config = runtime.config
@@ -66,12 +66,7 @@ class Room:
         self._materializer: asyncio.Task[None] | None = None
         self._text_watch: dict[int, Any] = {}
         self._index_keys: list[str] = []
-        self.doc.observe(self._on_transaction)
-        self.index: Map = doc.get(INDEX, type=Map)
-        self.index.observe(self._on_index)
-        for key in list(self.index.keys()):
-            if key.isdigit():
-                self._watch(int(key))
+        self._attach(doc)
         self._longest = 0
         self._growth = 0
         for byte_id in self._text_watch:
@@ -85,6 +80,17 @@ class Room:
             self._schedule_materialize()
 
     # --- document ---------------------------------------------------------------------------
+
+    def _attach(self, doc: Doc) -> None:
+        """Make `doc` the room's document and watch it (changes, the index, each byte's text)."""
+        self.doc = doc
+        self._text_watch = {}
+        self.doc.observe(self._on_transaction)
+        self.index = doc.get(INDEX, type=Map)
+        self.index.observe(self._on_index)
+        for key in list(self.index.keys()):
+            if key.isdigit():
+                self._watch(int(key))
 
     def text(self, byte_id: int) -> str:
         return str(self.doc.get(text_name(byte_id), type=Text))
@@ -164,7 +170,7 @@ class Room:
                 if message.kind is protocol.SyncType.STEP1:
                     self._answer_step1(peer, message.payload)
                 else:
-                    self._write(peer, message.payload)
+                    self._write(peer, message.payload, resync=message.kind is protocol.SyncType.STEP2)
             elif isinstance(message, protocol.Awareness):
                 self._awareness(peer, message.payload)
             elif isinstance(message, protocol.QueryAwareness):
@@ -186,22 +192,83 @@ class Room:
             raise
         peer.push(protocol.sync_step2(update))
 
-    def _write(self, peer: Peer, update: bytes) -> None:
+    def _write(self, peer: Peer, update: bytes, *, resync: bool = False) -> None:
         peer.writes_received += 1
+        seq = peer.writes_received
         if not peer.can_write:
             if not peer.told_read_only:
                 peer.told_read_only = True
                 peer.push(protocol.permission_denied("read-only: viewers cannot edit this module"))
             return
+        if resync:
+            peer.resynced(seq)
         if update == protocol.EMPTY_UPDATE:
-            self.rt.committer.submit(self.module_id, None, peer, peer.writes_received)
+            self.rt.committer.submit(self.module_id, None, peer, seq)
             return
         self._check_size(update)
-        changes = self._apply(update, peer.user_id)
-        self.rt.committer.submit(self.module_id, update, peer, peer.writes_received)
+        inserted = updates.items(update)
+        updates.check(inserted)
+        if inserted:
+            changes, complete = self._apply_guarded(update, peer.user_id)
+        else:  # deletions only: nothing to place
+            changes, complete = self._apply_checked(update, peer.user_id)
+        if complete:
+            self.rt.committer.submit(self.module_id, update, peer, seq)
+        else:
+            self._refuse_pending(peer, seq, changes)
         self._fan_out(changes, exclude=peer)
         for change in changes:
             self.rt.hub.publish_room(self.module_id, "update", change, peer.user_id)
+
+    def _apply_checked(self, update: bytes, author: int | None) -> tuple[list[bytes], bool]:
+        """Apply; also tell whether every struct of the update was integrated.
+
+        Structs whose dependencies are missing stay "pending" inside the CRDT library. Yrs
+        later integrates them into a state that no longer round-trips when they were crafted
+        (found by tests/fuzz), so the room never keeps any: see _refuse_pending.
+        """
+        try:
+            claimed = protocol.decode_state_vector(get_state(update))
+        except BaseException as error:
+            if _crdt_failure(error):
+                raise ProtocolError("the CRDT library cannot read the update") from None
+            raise
+        changes = self._apply(update, author)
+        held = protocol.decode_state_vector(self.doc.get_state())
+        complete = all(held.get(client, 0) >= clock for client, clock in claimed.items())
+        return changes, complete
+
+    def _apply_guarded(self, update: bytes, author: int | None) -> tuple[list[bytes], bool]:
+        """Apply an update that inserts items, and make sure the document still reads the same
+        from its own encoding. An item whose origins contradict the document (the right one not
+        right of the left one, older items skipped between them, another text) is placed
+        differently by every replica, Yjs included: such an update is undone and refused before
+        anyone else sees it. Costs an encode/decode of the document (see README, Benchmarks)."""
+        before = self.doc.get_update()
+        changes, complete = self._apply_checked(update, author)
+        reread: Doc = Doc()
+        reread.apply_update(self.doc.get_update())
+        if _contents(reread, like=self.doc) != _contents(self.doc, like=self.doc):
+            restored: Doc = Doc()
+            restored.apply_update(before)
+            self._attach(restored)
+            raise ProtocolError("the update places items inconsistently (contradictory origins)")
+        return changes, complete
+
+    def _refuse_pending(self, peer: Peer, seq: int, changes: list[bytes]) -> None:
+        """Keep what integrated (stored as such), drop what is pending by rebuilding the document
+        from its own encoding (which leaves pending structs out), and ask the peer to sync again:
+        a well-behaved client's sync step 2 then brings whatever the room lacks."""
+        for change in changes:
+            self.rt.committer.submit(self.module_id, change)
+        rebuilt: Doc = Doc()
+        rebuilt.apply_update(self.doc.get_update())
+        self._attach(rebuilt)
+        peer.strikes += 1
+        if peer.strikes > 3:
+            raise ProtocolError("updates keep depending on content the server does not have")
+        peer.hold_acks(seq)
+        peer.push(protocol.sync_step1(self.doc.get_state()))
 
     def _check_size(self, update: bytes) -> None:
         """Refuse an update that would make a byte longer than KB_BYTE_MAX_CHARS.
@@ -386,6 +453,12 @@ class Room:
 
 class _TooLarge(Exception):
     pass
+
+
+def _contents(doc: Doc, like: Doc) -> dict[str, Any]:
+    """The roots of `doc` as plain Python values, read as the types they have in `like` (a
+    document decoded from an update knows no root's type until it is asked for one)."""
+    return {name: doc.get(name, type=type(root)).to_py() for name, root in like.items() if root is not None}
 
 
 def _store_contents(writes: list[tuple[int, str, int | None]]) -> None:

@@ -1,6 +1,6 @@
 """The rooms of this process: loading (once, even when many sockets arrive together),
-unloading when the last socket has gone, and the periodic chores (keep-alives, presence
-expiry, healing from the database)."""
+unloading when the last socket has gone, healing a room that missed broadcasts, and the
+periodic chores (keep-alives, presence expiry, sequence heartbeats)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Max
 from pycrdt import Doc
 
 from bytes_app.models import Byte
 
 from . import auth, protocol, store
-from .models import DocState, DocUpdate
 from .peer import CloseCode, Peer
 from .room import Room
 
@@ -32,22 +30,10 @@ class Unavailable(Exception):
     """The room could not be loaded (storage down); the socket is refused, never served empty."""
 
 
-def _load(module_id: int) -> tuple[bytes, dict[int, str], tuple[int, int, int]]:
+def _load(module_id: int) -> tuple[bytes, dict[int, str]]:
     state = store.load(module_id)
     contents = dict(Byte.objects.filter(module_id=module_id).values_list("id", "content"))
-    return state, contents, _fingerprints([module_id]).get(module_id, (0, 0, 0))
-
-
-def _fingerprints(module_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-    """(log rows, last log id, compactions) per module, in two queries for all of them."""
-    logs = {
-        row["module_id"]: (row["rows"], row["last"] or 0)
-        for row in DocUpdate.objects.filter(module_id__in=module_ids)
-        .values("module_id")
-        .annotate(rows=Count("id"), last=Max("id"))
-    }
-    compactions = dict(DocState.objects.filter(pk__in=module_ids).values_list("module_id", "compactions"))
-    return {m: (*logs.get(m, (0, 0)), compactions.get(m, 0)) for m in module_ids}
+    return state, contents
 
 
 class Rooms:
@@ -56,13 +42,13 @@ class Rooms:
         self._rooms: dict[int, Room] = {}
         self._opening: dict[int, asyncio.Future[Room]] = {}
         self._early: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        self._fingerprint: dict[int, tuple[int, int, int]] = {}
         self._unloading: dict[int, asyncio.Task[None]] = {}
         self.by_user: dict[int, set[Peer]] = defaultdict(set)
         self._ticker: asyncio.Task[None] | None = None
-        self._last_heal = time.monotonic()
+        self._last_heartbeat = time.monotonic()
         self.loads = 0
         self.unloads = 0
+        self.heals = 0
 
     def __len__(self) -> int:
         return len(self._rooms)
@@ -89,7 +75,7 @@ class Rooms:
         self._early[module_id] = []
         await self.rt.hub.join_room(module_id)
         try:
-            state, contents, fingerprint = await self.rt.run_db(_load, module_id)
+            state, contents = await self.rt.run_db(_load, module_id)
             doc: Doc = Doc()
             doc.apply_update(state)
         except Exception as error:
@@ -99,7 +85,6 @@ class Rooms:
             raise Unavailable(str(error)) from error
         room = Room(self.rt, module_id, doc, contents)
         self._rooms[module_id] = room
-        self._fingerprint[module_id] = fingerprint
         for event in self._early.pop(module_id, []):
             room.remote(*event)
         self.loads += 1
@@ -139,7 +124,6 @@ class Rooms:
             logger.exception("module %s: materializing before unload failed", room.module_id)
         await self.rt.committer.flush()
         self._rooms.pop(room.module_id, None)
-        self._fingerprint.pop(room.module_id, None)
         await self.rt.hub.leave_room(room.module_id)
         self.unloads += 1
 
@@ -167,15 +151,22 @@ class Rooms:
         self.rt.hub.publish_room(module_id, "deleted", b"", None)
 
     async def heal(self, room: Room) -> None:
-        """Apply the stored document to a room that may have missed broadcasts."""
-        try:
-            state, _, fingerprint = await self.rt.run_db(_load, room.module_id)
-        except Exception as error:
-            logger.warning("module %s: heal failed (%s); will try again", room.module_id, error)
+        """Apply the stored document to a room that missed broadcasts (a sequence gap, or the
+        channel layer was down). The sender stores before or just after broadcasting, so
+        the committer of every process is given a moment first."""
+        if room.healing:
             return
-        if self._rooms.get(room.module_id) is room:
-            room.heal(state)
-            self._fingerprint[room.module_id] = fingerprint
+        room.healing = True
+        try:
+            await asyncio.sleep(self.rt.config.KB_HEAL_DELAY_SECONDS)
+            state, _ = await self.rt.run_db(_load, room.module_id)
+            if self._rooms.get(room.module_id) is room:
+                room.heal(state)
+                self.heals += 1
+        except Exception as error:
+            logger.warning("module %s: heal failed (%s)", room.module_id, error)
+        finally:
+            room.healing = False
 
     def heal_all(self) -> None:
         for room in list(self._rooms.values()):
@@ -224,15 +215,11 @@ class Rooms:
             for peer in room.peers:
                 if now - peer.last_sent >= KEEPALIVE_SECONDS:
                     peer.push(protocol.KEEPALIVE)
-        if now - self._last_heal >= self.rt.config.KB_HEAL_SECONDS and self._rooms:
-            self._last_heal = now
-            ids = list(self._rooms)
-            current = await self.rt.run_db(_fingerprints, ids)
-            for module_id, fingerprint in current.items():
-                room = self._rooms.get(module_id)
-                if room is not None and fingerprint != self._fingerprint.get(module_id):
-                    # Something was stored since we last looked: apply what we may lack.
-                    await self.heal(room)
+        if now - self._last_heartbeat >= self.rt.config.KB_HEARTBEAT_SECONDS:
+            # Say how far this process's broadcasts have got in each room it served, so that
+            # a process that lost the last ones (and so saw no gap) notices and heals.
+            self._last_heartbeat = now
+            self.rt.hub.heartbeat()
 
     async def shutdown(self) -> None:
         if self._ticker is not None:

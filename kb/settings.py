@@ -256,10 +256,12 @@ KB_WS_FLOOD_SECONDS = env_int("KB_WS_FLOOD_MS", 5000) / 1000
 # Largest awareness (presence/cursor) state of one client, in bytes of JSON.
 KB_AWARENESS_MAX_BYTES = env_int("KB_AWARENESS_MAX_BYTES", 8192)
 # Delay before a live edit reaches the byte's `content` (REST, search, revisions).
-KB_MATERIALIZE_SECONDS = env_int("KB_MATERIALIZE_MS", 500) / 1000
+KB_MATERIALIZE_SECONDS = env_int("KB_MATERIALIZE_MS", 1000) / 1000
 # Fold a module's update log into its snapshot after this many appended updates.
 KB_COMPACT_EVERY = env_int("KB_COMPACT_EVERY", 500)
 # A room stays loaded this long after its last socket leaves (a reload often follows).
 KB_ROOM_IDLE_SECONDS = env_int("KB_ROOM_IDLE_SECONDS", 10)
-# How often a loaded room checks storage for updates it may have missed.
-KB_HEAL_SECONDS = env_int("KB_HEAL_SECONDS", 10)
+# With several processes: how often each says how far its broadcasts have got (a process that
+# lost the last ones heals from storage), and how long a heal waits for the sender's commit.
+KB_HEARTBEAT_SECONDS = env_int("KB_HEARTBEAT_SECONDS", 5)
+KB_HEAL_DELAY_SECONDS = env_int("KB_HEAL_DELAY_MS", 200) / 1000
