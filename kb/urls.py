@@ -1,7 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from kb import frontend
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("bytes_app.api.urls")),
+    # The browser wiki: "/" and its client-side routes; never /api/, /admin/, /static/ or /ws/.
+    re_path(r"^(?!(?:api|admin|static|ws)(?:/|$)).*$", frontend.index, name="frontend"),
 ]

@@ -1,0 +1,234 @@
+// One byte: live title, tags, the shared editor beside its rendered preview, links,
+// backlinks and history.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+
+import { api, ApiError } from '../api'
+import type { ByteEntry, ModuleRoom, Peer, RoomStatus } from '../collab'
+import type { EditorHandle } from '../editor'
+import { isTyping, useShortcut } from '../hooks'
+import { normalizeTarget } from '../links'
+import { byteUrl, moduleUrl, navigate } from '../router'
+import { reportError, toast } from '../toast'
+import type { Byte, ByteRef, Link } from '../types'
+import { ConfirmDialog } from './Dialog'
+import { Editor } from './Editor'
+import { History, timeAgo } from './History'
+import { LinksPanel } from './LinksPanel'
+import { Menu } from './Menu'
+import { ByteReaders } from './Presence'
+import { Preview } from './Preview'
+import { TagEditor } from './TagEditor'
+import { TitleField } from './TitleField'
+
+type Mode = 'write' | 'split' | 'read'
+const MODE_KEY = 'kb:mode'
+
+interface BytePageProps {
+  room: ModuleRoom
+  status: RoomStatus
+  workspace: number
+  moduleId: number
+  byteId: number
+  bytes: ByteEntry[]
+  peers: Peer[]
+  writable: boolean
+}
+
+export function BytePage(props: BytePageProps) {
+  const { room, byteId } = props
+  const entry = props.bytes.find((byte) => byte.id === byteId) ?? null
+  const text = useMemo(() => room.text(byteId), [room, byteId])
+  const [meta, setMeta] = useState<Byte | null>(null)
+  const [notFound, setNotFound] = useState(false)
+  const [links, setLinks] = useState<Link[] | null>(null)
+  const [backlinks, setBacklinks] = useState<ByteRef[] | null>(null)
+  const [mode, setMode] = useState<Mode>(() => (localStorage.getItem(MODE_KEY) as Mode | null) ?? 'split')
+  const [historyOpen, setHistoryOpen] = useState(false)
+  const [confirmDelete, setConfirmDelete] = useState(false)
+  const editor = useRef<EditorHandle | null>(null)
+  const seen = useRef<number | null>(null)
+  if (entry) seen.current = byteId
+  const deleted = props.status.loaded && !entry && seen.current === byteId
+
+  useEffect(() => {
+    room.setOpenByte(byteId)
+    return () => room.setOpenByte(null)
+  }, [room, byteId])
+
+  // REST details the live index does not carry (tags, authors); also finds moved bytes.
+  useEffect(() => {
+    setMeta(null)
+    setNotFound(false)
+    setHistoryOpen(false)
+    api.byte(byteId).then(
+      (byte) => {
+        setMeta(byte)
+        if (byte.module !== props.moduleId) navigate(byteUrl(props.workspace, byte.module, byte.id), { replace: true })
+      },
+      (error) => (error instanceof ApiError && error.status === 404 ? setNotFound(true) : reportError(error)),
+    )
+  }, [byteId])
+
+  // Links resolve from what the server has stored, which follows the live text within a
+  // second: look them up again shortly after the text settles.
+  useEffect(() => {
+    setLinks(null)
+    let timer = 0
+    let stale = false
+    const load = (): void => {
+      api.links(byteId).then((result) => !stale && setLinks(result), () => undefined)
+    }
+    load()
+    const changed = (): void => {
+      clearTimeout(timer)
+      timer = window.setTimeout(load, 1200)
+    }
+    text.observe(changed)
+    window.addEventListener('online', changed)
+    return () => {
+      stale = true
+      clearTimeout(timer)
+      text.unobserve(changed)
+      window.removeEventListener('online', changed)
+    }
+  }, [byteId, text])
+
+  useEffect(() => {
+    setBacklinks(null)
+    let stale = false
+    const load = (): void => {
+      api.backlinks(byteId).then((result) => !stale && setBacklinks(result), () => undefined)
+    }
+    load()
+    window.addEventListener('focus', load)
+    return () => {
+      stale = true
+      window.removeEventListener('focus', load)
+    }
+  }, [byteId])
+
+  const linkMap = useMemo(() => new Map((links ?? []).map((link) => [normalizeTarget(link.target), link])), [links])
+
+  const chooseMode = (next: Mode): void => {
+    setMode(next)
+    localStorage.setItem(MODE_KEY, next)
+  }
+
+  useShortcut((event) => {
+    if (isTyping(event) || event.metaKey || event.ctrlKey || event.altKey) return
+    if (event.key === 'e' && mode !== 'read') {
+      event.preventDefault()
+      editor.current?.view.focus()
+    } else if (event.key === 'h') {
+      event.preventDefault()
+      setHistoryOpen((open) => !open)
+    }
+  })
+
+  if (notFound || deleted) {
+    return (
+      <div class="empty-state">
+        <h1>{deleted ? 'This byte was deleted' : 'No such byte'}</h1>
+        <p class="muted">{deleted ? 'Someone deleted it while you had it open.' : 'It may have been deleted, or you may not have access.'}</p>
+        <a href={moduleUrl(props.workspace, props.moduleId)}>Back to the module</a>
+      </div>
+    )
+  }
+
+  const title = entry?.title ?? meta?.title ?? ''
+  const ready = props.status.loaded || (entry !== null) || (meta !== null && meta.module === props.moduleId)
+  const path = meta?.path ?? ''
+
+  const saveTitle = async (value: string): Promise<void> => {
+    try {
+      setMeta(await api.updateByte(byteId, { title: value }))
+    } catch (error) {
+      reportError(error)
+      throw error
+    }
+  }
+  const saveTags = async (tags: string[]): Promise<void> => {
+    try {
+      setMeta(await api.updateByte(byteId, { tags }))
+    } catch (error) {
+      reportError(error)
+    }
+  }
+
+  return (
+    <article class={`byte${historyOpen ? ' with-history' : ''}`} aria-label={title || 'Byte'}>
+      <header class="byte-header">
+        <div class="byte-heading">
+          <TitleField title={title} editable={props.writable} onSave={saveTitle} onDone={() => editor.current?.view.focus()} />
+          <ByteReaders peers={props.peers} byteId={byteId} />
+        </div>
+        <div class="byte-meta">
+          {path && <code class="byte-path" title="Link to this byte with [[path]]">{path}</code>}
+          {meta && <TagEditor tags={meta.tags} editable={props.writable} onChange={saveTags} />}
+          {meta?.updated_by && (
+            <span class="muted small">
+              updated by {meta.updated_by} {timeAgo(meta.updated_at)}
+            </span>
+          )}
+        </div>
+        <div class="byte-toolbar">
+          <div class="segmented" role="group" aria-label="Layout">
+            {(['write', 'split', 'read'] as Mode[]).map((value) => (
+              <button key={value} type="button" aria-pressed={mode === value} onClick={() => chooseMode(value)}>
+                {value === 'write' ? 'Editor' : value === 'split' ? 'Split' : 'Preview'}
+              </button>
+            ))}
+          </div>
+          <button type="button" aria-pressed={historyOpen} onClick={() => setHistoryOpen(!historyOpen)} title="History (h)">
+            History
+          </button>
+          <Menu
+            label="More actions for this byte"
+            items={[
+              {
+                label: 'Copy [[link]]',
+                onSelect: () => {
+                  void navigator.clipboard?.writeText(`[[${path}]]`).then(() => toast(`Copied [[${path}]]`), () => toast(`[[${path}]]`))
+                },
+              },
+              ...(props.writable ? [{ label: 'Delete byte…', danger: true, onSelect: () => setConfirmDelete(true) }] : []),
+            ]}
+          />
+        </div>
+      </header>
+      {!props.writable && (
+        <p class="notice" role="note">
+          Read-only: you are a viewer in this workspace. You still see every change live.
+        </p>
+      )}
+      <div class={`panes panes-${mode}`}>
+        {mode !== 'read' && (
+          <section class="pane pane-editor" aria-label="Editor">
+            {ready ? <Editor room={room} text={text} readOnly={!props.writable} onReady={(handle) => (editor.current = handle)} /> : <p class="muted pad">Loading…</p>}
+          </section>
+        )}
+        {mode !== 'write' && (
+          <section class="pane pane-preview" aria-label="Preview">
+            <Preview text={text} workspace={props.workspace} module={props.moduleId} bytes={props.bytes} links={linkMap} />
+            <LinksPanel workspace={props.workspace} backlinks={backlinks} links={links} />
+          </section>
+        )}
+        {historyOpen && <History byteId={byteId} text={text} title={title} canRestore={props.writable} onClose={() => setHistoryOpen(false)} />}
+      </div>
+      {confirmDelete && (
+        <ConfirmDialog
+          title={`Delete “${title}”?`}
+          message="The byte and its history are deleted for everyone. Links to it will show as broken."
+          confirmLabel="Delete byte"
+          danger
+          onClose={() => setConfirmDelete(false)}
+          onConfirm={async () => {
+            await api.deleteByte(byteId)
+            toast(`Deleted “${title}”.`)
+            navigate(moduleUrl(props.workspace, props.moduleId))
+          }}
+        />
+      )}
+    </article>
+  )
+}

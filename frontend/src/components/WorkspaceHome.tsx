@@ -1,0 +1,40 @@
+// A workspace's landing page: what changed lately.
+import { api } from '../api'
+import { useAsync } from '../hooks'
+import { byteUrl } from '../router'
+import type { Workspace } from '../types'
+import { timeAgo } from './History'
+
+export function WorkspaceHome({ workspace }: { workspace: Workspace }) {
+  const [recent] = useAsync(() => api.recent(workspace.id).then((page) => page.results), [workspace.id])
+  return (
+    <section class="workspace-home" aria-label={workspace.name}>
+      <h1>{workspace.name}</h1>
+      <p class="muted">
+        You are {workspace.role === 'owner' ? 'an owner' : `a ${workspace.role}`} here. Pick a module on the left, or press <kbd>/</kbd> to search.
+      </p>
+      <h2>Recently updated</h2>
+      {recent.state === 'loading' && <p class="muted">Loading…</p>}
+      {recent.state === 'error' && <p class="form-error">{recent.error.message}</p>}
+      {recent.state === 'ready' &&
+        (recent.value.length === 0 ? (
+          <p class="muted">Nothing yet: create a module, then a byte.</p>
+        ) : (
+          <ul class="byte-list">
+            {recent.value.map((byte) => (
+              <li key={byte.id}>
+                <a class="byte-card" href={byteUrl(workspace.id, byte.module, byte.id)}>
+                  <span class="byte-card-title">{byte.title}</span>
+                  <span class="result-path">{byte.path}</span>
+                  <span class="byte-card-excerpt muted small">
+                    updated {timeAgo(byte.updated_at)}
+                    {byte.updated_by ? ` by ${byte.updated_by}` : ''}
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        ))}
+    </section>
+  )
+}

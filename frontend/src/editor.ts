@@ -1,0 +1,71 @@
+// The byte editor: CodeMirror 6 with markdown highlighting, bound to the byte's shared text.
+// Undo/redo go through a Y.UndoManager that tracks only this editor's own changes, so they
+// never take back what a teammate typed (nor a restore that arrived over the wire).
+import { defaultKeymap } from '@codemirror/commands'
+import { markdown, markdownLanguage } from '@codemirror/lang-markdown'
+import { defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language'
+import { EditorState } from '@codemirror/state'
+import {
+  drawSelection,
+  EditorView,
+  highlightActiveLine,
+  keymap,
+  placeholder,
+} from '@codemirror/view'
+import type { WebsocketProvider } from 'y-websocket'
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import * as Y from 'yjs'
+
+const theme = EditorView.theme({
+  '&': { height: '100%', fontSize: '15px' },
+  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.6' },
+  '.cm-content': { padding: '12px 0', caretColor: 'var(--accent)' },
+  '.cm-line': { padding: '0 14px' },
+  '&.cm-focused': { outline: 'none' },
+  // Teammates' names stay visible next to their carets (not only on hover).
+  '.cm-ySelectionInfo': { opacity: '1', fontFamily: 'var(--sans)', borderRadius: '3px 3px 3px 0', top: '-1.35em', padding: '0 4px' },
+})
+
+export interface EditorHandle {
+  view: EditorView
+  undoManager: Y.UndoManager
+  destroy(): void
+}
+
+export function createEditor(options: {
+  parent: HTMLElement
+  text: Y.Text
+  awareness: WebsocketProvider['awareness']
+  readOnly: boolean
+  label: string
+}): EditorHandle {
+  const undoManager = new Y.UndoManager(options.text)
+  const view = new EditorView({
+    parent: options.parent,
+    state: EditorState.create({
+      doc: options.text.toString(),
+      extensions: [
+        keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
+        drawSelection(),
+        highlightActiveLine(),
+        EditorView.lineWrapping,
+        markdown({ base: markdownLanguage }),
+        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        placeholder(options.readOnly ? 'This byte is empty.' : 'Write markdown… [[slug]] links another byte.'),
+        EditorState.readOnly.of(options.readOnly),
+        EditorView.editable.of(!options.readOnly),
+        EditorView.contentAttributes.of({ 'aria-label': options.label, 'aria-multiline': 'true' }),
+        yCollab(options.text, options.awareness, { undoManager }),
+        theme,
+      ],
+    }),
+  })
+  return {
+    view,
+    undoManager,
+    destroy() {
+      view.destroy()
+      undoManager.destroy()
+    },
+  }
+}
