@@ -19,6 +19,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import signals
 from .links import parse_links
 from .live import live_documents
 from .models import Byte, Link, Membership, Module, Revision, Role, Tag, Workspace
@@ -243,6 +244,7 @@ def module_create(
     if position is not None:
         _place(siblings, module, position)
         module.save(update_fields=["position"])
+    signals.module_created.send(sender=Module, module=module)
     return module
 
 
@@ -255,6 +257,7 @@ def module_update(
     description: str | None = None,
 ) -> Module:
     """Rename or describe a module. The slug (and so every path below it) changes only when asked."""
+    old_name, old_slug = module.name, module.slug
     if name is not None:
         module.name = name
     if description is not None:
@@ -263,6 +266,8 @@ def module_update(
         module.slug = _slug(slug, source=module.name, field="name", max_length=120)
         _check_module_slug_free(module.workspace_id, module.parent_id, module.slug, exclude=module.pk)
     module.save()
+    if (old_name, old_slug) != (module.name, module.slug):
+        signals.module_renamed.send(sender=Module, module=module, old_name=old_name, old_slug=old_slug)
     return module
 
 
@@ -270,6 +275,7 @@ def module_update(
 def module_move(*, module: Module, parent: Module | None, position: int | None = None) -> Module:
     """Move a module (and so its whole subtree) under `parent` (None: the root) at `position`."""
     _check_parent(module.workspace_id, parent, moving=module)
+    from_parent = module.parent
     new_parent_id = parent.pk if parent else None
     if new_parent_id != module.parent_id:
         _check_module_slug_free(module.workspace_id, new_parent_id, module.slug, exclude=module.pk)
@@ -277,12 +283,14 @@ def module_move(*, module: Module, parent: Module | None, position: int | None =
     siblings = Module.objects.filter(workspace_id=module.workspace_id, parent_id=new_parent_id)
     _place(siblings, module, position)
     module.save()
+    signals.module_moved.send(sender=Module, module=module, from_parent=from_parent)
     return module
 
 
 @transaction.atomic
 def module_delete(*, module: Module) -> None:
     """Delete a module with its submodules and their bytes."""
+    signals.module_deleted.send(sender=Module, module=module)
     module.delete()
 
 
@@ -320,6 +328,7 @@ def byte_create(
     _set_links(byte)
     _record_revision(byte, author_id=user.pk, kind=Revision.Kind.CREATE)
     live_documents().byte_added(byte)
+    signals.byte_created.send(sender=Byte, byte=byte, user=user)
     return byte
 
 
@@ -372,6 +381,10 @@ def byte_update(
         )
     if changed_index:
         live.index_changed(byte.module)
+    if revision_kind == Revision.Kind.RESTORE:
+        signals.revision_restored.send(sender=Byte, byte=byte, revision=restored_from, user=user)
+    else:
+        signals.byte_updated.send(sender=Byte, byte=byte, user=user)
     return byte
 
 
@@ -386,6 +399,7 @@ def byte_move(*, byte: Byte, user: User | None, module: Module, position: int | 
         _place(Byte.objects.filter(module=module), byte, position)
         byte.save(update_fields=["position"])
         live.index_changed(module)
+        signals.byte_moved.send(sender=Byte, byte=byte, from_module=module, user=user)
         return byte
     _check_byte_slug_free(module.pk, byte.slug, exclude=byte.pk)
     old_module = byte.module
@@ -397,11 +411,13 @@ def byte_move(*, byte: Byte, user: User | None, module: Module, position: int | 
     byte.updated_by = user
     byte.save()
     live.byte_added(byte)
+    signals.byte_moved.send(sender=Byte, byte=byte, from_module=old_module, user=user)
     return byte
 
 
 @transaction.atomic
 def byte_delete(*, byte: Byte) -> None:
+    signals.byte_deleted.send(sender=Byte, byte=byte, user=None)
     live_documents().byte_removed(byte, byte.module)
     byte.delete()
 
@@ -418,6 +434,7 @@ def byte_sync_from_live(*, byte_id: int, content: str, user_id: int | None) -> B
     byte.save(update_fields=["content", "version", "updated_by", "updated_at"])
     _set_links(byte)
     _record_revision(byte, author_id=user_id, kind=Revision.Kind.EDIT)
+    signals.byte_updated.send(sender=Byte, byte=byte, user=None, user_id=user_id)
     return byte
 
 
