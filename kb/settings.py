@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "bytes_app",
     "collab",
+    "django_tasks",
+    "django_tasks_db",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -265,3 +268,29 @@ KB_ROOM_IDLE_SECONDS = env_int("KB_ROOM_IDLE_SECONDS", 10)
 # lost the last ones heals from storage), and how long a heal waits for the sender's commit.
 KB_HEARTBEAT_SECONDS = env_int("KB_HEARTBEAT_SECONDS", 5)
 KB_HEAL_DELAY_SECONDS = env_int("KB_HEAL_DELAY_MS", 200) / 1000
+
+# --- Integrations: webhooks (integrations/) and markdown import/export ------------------------
+# The background worker (`python manage.py kb_worker`) takes its tasks from the database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "webhooks"]}}
+# Send webhooks to loopback, private, link-local and metadata addresses too (tests, private networks).
+KB_WEBHOOK_ALLOW_PRIVATE = env_bool("KB_WEBHOOK_ALLOW_PRIVATE", False)
+# One attempt: connect and each read wait at most this long.
+KB_WEBHOOK_TIMEOUT_MS = env_int("KB_WEBHOOK_TIMEOUT_MS", 10000)
+# Attempts per delivery; retries wait base * 2^n (with jitter), at most the max.
+KB_WEBHOOK_MAX_ATTEMPTS = env_int("KB_WEBHOOK_MAX_ATTEMPTS", 12)
+KB_WEBHOOK_BACKOFF_BASE_MS = env_int("KB_WEBHOOK_BACKOFF_BASE_MS", 10000)
+KB_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("KB_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
+# An endpoint is disabled (and its workspace's owners emailed) after this many failures in a row.
+KB_WEBHOOK_DISABLE_AFTER = env_int("KB_WEBHOOK_DISABLE_AFTER", 20)
+# At most one byte.updated per byte per this window (live typing is coalesced).
+KB_WEBHOOK_COALESCE_MS = env_int("KB_WEBHOOK_COALESCE_MS", 5000)
+# Bytes of a receiver's response that are read (the rest is ignored).
+KB_WEBHOOK_RESPONSE_MAX_BYTES = env_int("KB_WEBHOOK_RESPONSE_MAX_BYTES", 4096)
+# The worker: idle poll interval, and how often it sweeps for lost wakeups and prunes.
+KB_WEBHOOK_POLL_MS = env_int("KB_WEBHOOK_POLL_MS", 200)
+KB_WEBHOOK_SWEEP_SECONDS = env_int("KB_WEBHOOK_SWEEP_SECONDS", 10)
+KB_WEBHOOK_RETENTION_DAYS = env_int("KB_WEBHOOK_RETENTION_DAYS", 30)
+# Markdown import: largest zip accepted, its total size unpacked, and its number of files.
+KB_IMPORT_MAX_ZIP_BYTES = env_int("KB_IMPORT_MAX_ZIP_BYTES", 20 * 1024 * 1024)
+KB_IMPORT_MAX_UNPACKED_BYTES = env_int("KB_IMPORT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024)
+KB_IMPORT_MAX_FILES = env_int("KB_IMPORT_MAX_FILES", 10000)
