@@ -6,6 +6,7 @@ from kb import frontend
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("bytes_app.api.urls")),
+    path("api/", include("integrations.api.urls")),
     # The browser wiki: "/" and its client-side routes; never /api/, /admin/, /static/ or /ws/.
     re_path(r"^(?!(?:api|admin|static|ws)(?:/|$)).*$", frontend.index, name="frontend"),
 ]
