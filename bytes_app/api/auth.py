@@ -12,11 +12,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .errors import WrongCredentials
 from .serializers import CredentialsSerializer, MeSerializer, SessionSerializer, TokenSerializer
+from .throttling import ScopedRateThrottle
 
 
 def _authenticate(request: Request):  # type: ignore[no-untyped-def]
