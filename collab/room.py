@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pycrdt import Doc, Map, MapEvent, Text, TransactionEvent, get_state
 
-from bytes_app import services
-
 from . import protocol, updates
 from .peer import CloseCode, Peer
 from .protocol import AwarenessEntry, ProtocolError
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 _NOT_CRDT_ERRORS = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 REMOTE_PRESENCE_TIMEOUT = 35.0  # clients renew every 15 s and expire others after 30 s
+Write = tuple[int, str, int | None]  # a byte's text to store: (byte id, text, author)
 
 
 @dataclass(slots=True)
@@ -58,12 +57,12 @@ class Room:
         config = runtime.config
         self._max_chars: int = config.KB_BYTE_MAX_CHARS
         self._max_awareness: int = config.KB_AWARENESS_MAX_BYTES
-        self._materialize_delay: float = config.KB_MATERIALIZE_SECONDS
         self._captured: list[bytes] = []
         self._author: int | None = None
         self._dirty: dict[int, int | None] = {}
         self._materialized: dict[int, str] = {}
-        self._materializer: asyncio.Task[None] | None = None
+        self._touched_now: set[int] = set()  # texts changed by the update being applied
+        self._index_touched = False  # ... and whether it changed the index
         self._text_watch: dict[int, Any] = {}
         self._index_keys: list[str] = []
         self._attach(doc)
@@ -77,7 +76,7 @@ class Room:
             else:  # a change that was never stored (e.g. a crash before materializing)
                 self._dirty[byte_id] = None
         if self._dirty:
-            self._schedule_materialize()
+            self.rt.materializer.mark(self)
 
     # --- document ---------------------------------------------------------------------------
 
@@ -110,7 +109,8 @@ class Room:
 
     def _touched(self, byte_id: int) -> None:
         self._dirty[byte_id] = self._author
-        self._schedule_materialize()
+        self._touched_now.add(byte_id)
+        self.rt.materializer.mark(self)
 
     def _apply(self, update: bytes, author: int | None) -> list[bytes]:
         """Apply an update; returns what it changed (empty when it was all known already)."""
@@ -125,11 +125,12 @@ class Room:
         finally:
             self._author = None
         keys, self._index_keys = self._index_keys, []
+        self._index_touched = bool(keys)
         for key in keys:
             if key.isdigit():
                 self._watch(int(key))
                 self._dirty.setdefault(int(key), author)
-                self._schedule_materialize()
+                self.rt.materializer.mark(self)
         captured, self._captured = self._captured, []
         self._growth += sum(len(change) for change in captured)
         return captured
@@ -243,12 +244,21 @@ class Room:
         from its own encoding. An item whose origins contradict the document (the right one not
         right of the left one, older items skipped between them, another text) is placed
         differently by every replica, Yjs included: such an update is undone and refused before
-        anyone else sees it. Costs an encode/decode of the document (see README, Benchmarks)."""
+        anyone else sees it. Costs an encode/decode of the document; only the roots the update
+        changed are compared (all of them when it changed none of the module's texts)."""
         before = self.doc.get_update()
+        self._touched_now.clear()
         changes, complete = self._apply_checked(update, author)
+        if not changes:
+            return changes, complete
         reread: Doc = Doc()
         reread.apply_update(self.doc.get_update())
-        if _contents(reread, like=self.doc) != _contents(self.doc, like=self.doc):
+        names = [text_name(byte_id) for byte_id in self._touched_now]
+        if not names or self._index_touched:
+            consistent = _contents(reread, like=self.doc) == _contents(self.doc, like=self.doc)
+        else:
+            consistent = all(str(reread.get(n, type=Text)) == str(self.doc.get(n, type=Text)) for n in names)
+        if not consistent:
             restored: Doc = Doc()
             restored.apply_update(before)
             self._attach(restored)
@@ -412,21 +422,8 @@ class Room:
 
     # --- materialization: the REST-visible `content` follows the live text -------------------
 
-    def _schedule_materialize(self) -> None:
-        if self._materializer is None or self._materializer.done():
-            self._materializer = asyncio.ensure_future(self._materialize_soon())
-
-    async def _materialize_soon(self) -> None:
-        # Loop until nothing is left: edits that arrive while a write is in flight mark bytes
-        # dirty again, and no other task is started while this one runs.
-        while True:
-            await asyncio.sleep(self._materialize_delay)
-            await self.materialize()
-            if not self._dirty:
-                return
-
-    async def materialize(self) -> None:
-        """Write each changed byte's text to its row (version, links, coalesced revision)."""
+    def take_writes(self) -> list[Write]:
+        """The texts changed since the last store, for the materializer."""
         dirty, self._dirty = self._dirty, {}
         writes = []
         for byte_id, author in dirty.items():
@@ -435,20 +432,21 @@ class Room:
             text = self.text(byte_id)
             if self._materialized.get(byte_id) != text:
                 writes.append((byte_id, text, author))
-        if not writes:
-            return
-        await self.rt.committer.flush()  # the log first: content never runs ahead of it
-        try:
-            await self.rt.run_db(_store_contents, writes)
-        except Exception:
-            logger.exception("module %s: storing byte contents failed; retrying", self.module_id)
-            for byte_id, _, author in writes:
-                self._dirty.setdefault(byte_id, author)
-            await asyncio.sleep(1.0)
-            return
+        return writes
+
+    def stored(self, writes: list[Write]) -> None:
         for byte_id, text, _ in writes:
             self._materialized[byte_id] = text
             self._longest = max(self._longest, len(text))
+
+    def not_stored(self, writes: list[Write]) -> None:
+        for byte_id, _, author in writes:
+            self._dirty.setdefault(byte_id, author)
+        self.rt.materializer.mark(self)
+
+    async def materialize(self) -> None:
+        """Store the changed texts now (before unloading, at shutdown)."""
+        await self.rt.materializer.store({self})
 
 
 class _TooLarge(Exception):
@@ -459,8 +457,3 @@ def _contents(doc: Doc, like: Doc) -> dict[str, Any]:
     """The roots of `doc` as plain Python values, read as the types they have in `like` (a
     document decoded from an update knows no root's type until it is asked for one)."""
     return {name: doc.get(name, type=type(root)).to_py() for name, root in like.items() if root is not None}
-
-
-def _store_contents(writes: list[tuple[int, str, int | None]]) -> None:
-    for byte_id, text, author in writes:
-        services.byte_sync_from_live(byte_id=byte_id, content=text, user_id=author)

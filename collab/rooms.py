@@ -226,10 +226,7 @@ class Rooms:
             self._ticker.cancel()
         for room in list(self._rooms.values()):
             room.close_all(CloseCode.RESTART, "server restarting")
-        for room in list(self._rooms.values()):
-            try:
-                await room.materialize()
-            except Exception:
-                logger.exception("module %s: materializing at shutdown failed", room.module_id)
+        if not await self.rt.materializer.store(set(self._rooms.values())):
+            logger.error("byte contents could not be stored at shutdown (the update log has them)")
         for task in list(self._unloading.values()):
             await asyncio.shield(task)

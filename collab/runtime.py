@@ -21,6 +21,7 @@ from django.db import connection
 if TYPE_CHECKING:
     from .committer import Committer
     from .hub import Hub
+    from .materializer import Materializer
     from .rooms import Rooms
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Runtime:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         from .committer import Committer
         from .hub import Hub
+        from .materializer import Materializer
         from .rooms import Rooms
 
         self.loop = loop
@@ -65,6 +67,7 @@ class Runtime:
         # Loads and materialization; commits have their own thread in the committer.
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-collab-db")
         self.committer: Committer = Committer(self)
+        self.materializer: Materializer = Materializer(self)
         self.hub: Hub = Hub(self)
         self.rooms: Rooms = Rooms(self)
         self.closed = False
