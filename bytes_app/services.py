@@ -428,11 +428,13 @@ def byte_sync_from_live(*, byte_id: int, content: str, user_id: int | None) -> B
     byte = Byte.objects.select_for_update().filter(pk=byte_id).first()
     if byte is None or byte.content == content:
         return byte
+    links_before = parse_links(byte.content)
     byte.content = content
     byte.version += 1
     byte.updated_by_id = user_id
     byte.save(update_fields=["content", "version", "updated_by", "updated_at"])
-    _set_links(byte)
+    if parse_links(content) != links_before:  # most keystrokes leave the links as they were
+        _set_links(byte)
     _record_revision(byte, author_id=user_id, kind=Revision.Kind.EDIT)
     signals.byte_updated.send(sender=Byte, byte=byte, user=None, user_id=user_id)
     return byte
