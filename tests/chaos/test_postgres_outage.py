@@ -1,0 +1,94 @@
+"""PostgreSQL unreachable for the servers (the proxy between them and it is cut): nothing is
+acknowledged while it is down, nothing blank is stored or served, a module first opened during
+the outage is refused (4503), and every pending edit is committed once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from bytes_app import services
+from bytes_app.models import Revision
+from collab.models import DocState
+
+from .harness import Editor, TrackedClient, ack_url, rest_content, stored_texts, verify
+
+pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
+
+OUTAGE_SECONDS = 6.0
+
+
+async def test_postgres_outage_acknowledges_nothing_serves_nothing_blank_and_loses_nothing(
+    team, make_cluster, pg_proxy, token_of, rng
+):
+    cluster = make_cluster(2)
+    module_id = team["deploy"].pk
+    originals = {team["byte"].pk: team["byte"].content, team["checklist"].pk: team["checklist"].content}
+    byte_ids = sorted(originals)
+    fresh = await sync_to_async(services.module_create)(workspace=team["workspace"], name="Fresh")
+    fresh_byte = await sync_to_async(services.byte_create)(
+        module=fresh, user=team["owner"], title="Never opened", content="imported once, never blank"
+    )
+    token = await sync_to_async(token_of)(team["editor"])
+    editors = [
+        Editor(n, urls=lambda: [ack_url(s.ws, module_id, token) for s in cluster.alive()],
+               byte_ids=byte_ids, rng=random.Random(rng.random()), pace=0.05)
+        for n in range(4)
+    ]  # fmt: skip
+    stop = asyncio.Event()
+    running = [asyncio.ensure_future(e.run(stop)) for e in editors]
+    await asyncio.sleep(1.5)
+
+    pg_proxy.cut()
+    cut_at = time.monotonic()
+    await asyncio.sleep(OUTAGE_SECONDS / 2)
+    # A module nobody has opened yet cannot be loaded: refused with 4503, never served empty.
+    for server in cluster.servers:
+        newcomer = TrackedClient(ack_url(server.ws, fresh.pk, token))
+        await newcomer.connect()
+        assert await newcomer.until_closed(timeout=10) == 4503, newcomer.close_reason
+        assert not newcomer.synced and not str(newcomer.text(fresh_byte.pk))
+        await newcomer.close()
+    # REST answers an error, or the right content: never a blank byte.
+    for server in cluster.servers:
+        status, content = await asyncio.to_thread(rest_content, server, token, byte_ids[0])
+        assert status != 200 or content, (status, content)
+        print(f"REST during the outage: {status}")
+    await asyncio.sleep(max(0.0, cut_at + OUTAGE_SECONDS - time.monotonic()))
+    restored_at = time.monotonic()
+    pg_proxy.restore()
+    assert len(cluster.alive()) == 2, cluster.crashed()
+
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.gather(*running)
+    # No ack received during the outage covers a write sent after the database went away.
+    for editor in editors:
+        for client in editor.clients:
+            for received_at, count in client.acks:
+                if cut_at < received_at < restored_at and count:
+                    assert client.frame_times[count - 1] < cut_at, (editor.number, count)
+    outage_edits = sum(1 for e in editors for c in e.clients for t in c.frame_times if t > cut_at)
+    assert outage_edits > 0
+    await verify(cluster, editors, module_id=module_id, originals=originals, token=token)
+
+    blank = await sync_to_async(
+        lambda: Revision.objects.filter(byte_id__in=[*byte_ids, fresh_byte.pk], content="").count()
+    )()
+    assert blank == 0
+    # The refused module opens now, with its content imported exactly once.
+    reader = TrackedClient(ack_url(cluster.servers[0].ws, fresh.pk, token))
+    await reader.connect()
+    await reader.sync()
+    assert str(reader.text(fresh_byte.pk)) == "imported once, never blank"
+    await reader.close()
+    assert await sync_to_async(stored_texts)(fresh.pk, [fresh_byte.pk]) == {
+        fresh_byte.pk: "imported once, never blank"
+    }
+    assert await sync_to_async(DocState.objects.filter(pk=fresh.pk).count)() == 1
+    for editor in editors:
+        await editor.close()
