@@ -1,12 +1,14 @@
-"""The browser wiki's page shell: frontend/dist/index.html for "/" and every client-side route.
+"""The browser wiki's page shell: the built index.html for "/" and every client-side route.
 
-Vite builds the single-page app into frontend/dist; whitenoise serves its assets under /static/,
-and this view serves the HTML that loads them, on the same origin as the REST API and the
-collab WebSocket (so the session cookie and CSRF work for both). It also sets the CSRF cookie
-that the app's first write needs.
+Vite builds the single-page app into frontend/dist and collectstatic copies it into STATIC_ROOT;
+whitenoise serves its assets under /static/, and this view serves the HTML that loads them, on
+the same origin as the REST API and the collab WebSocket (so the session cookie and CSRF work
+for both). It also sets the CSRF cookie that the app's first write needs.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -42,13 +44,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def shell_path() -> Path:
+    """The index.html of the same build as the assets whitenoise serves.
+
+    Without DEBUG whitenoise serves the collected copy in STATIC_ROOT, so the page comes from
+    there too: a rebuild of frontend/dist without collectstatic (the asset names are content
+    hashes) must not hand out a page whose scripts the server does not have. With DEBUG
+    whitenoise reads frontend/dist directly, and so does this.
+    """
+    if settings.DEBUG:
+        return Path(settings.FRONTEND_DIST) / "index.html"
+    return Path(settings.STATIC_ROOT) / "index.html"
+
+
 @require_safe
 @never_cache
 @ensure_csrf_cookie
 def index(request: HttpRequest) -> HttpResponse:
     """The single-page app's HTML, or a 503 page saying how to build it."""
     try:
-        html = (settings.FRONTEND_DIST / "index.html").read_text(encoding="utf-8")
+        html = shell_path().read_text(encoding="utf-8")
     except FileNotFoundError:
         return HttpResponse(NOT_BUILT, status=503, content_type="text/html; charset=utf-8")
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

@@ -9,8 +9,13 @@ from django.test import Client
 
 @pytest.fixture
 def dist(tmp_path, settings):
-    settings.FRONTEND_DIST = tmp_path
-    return tmp_path
+    """Where the shell comes from without DEBUG: the collected build, beside its assets."""
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path / "collected"
+    settings.FRONTEND_DIST = tmp_path / "dist"
+    settings.STATIC_ROOT.mkdir()
+    settings.FRONTEND_DIST.mkdir()
+    return settings.STATIC_ROOT
 
 
 @pytest.mark.parametrize("path", ["/", "/w/1", "/w/1/m/2/b/3", "/anything/else"])
@@ -36,3 +41,18 @@ def test_unbuilt_frontend_answers_503_saying_how_to_build(db, dist):
     response = Client().get("/")
     assert response.status_code == 503
     assert b"npm run build" in response.content
+
+
+def test_a_rebuild_not_yet_collected_is_not_served(db, dist, settings):
+    """Asset names are content hashes: a fresh frontend/dist/index.html names scripts that
+    whitenoise (serving STATIC_ROOT) does not have until collectstatic runs."""
+    (dist / "index.html").write_text("collected build")
+    (settings.FRONTEND_DIST / "index.html").write_text("newer build")
+    assert Client().get("/w/1").content == b"collected build"
+
+
+def test_debug_serves_the_build_output_as_whitenoise_does(db, dist, settings):
+    settings.DEBUG = True
+    (dist / "index.html").write_text("collected build")
+    (settings.FRONTEND_DIST / "index.html").write_text("newer build")
+    assert Client().get("/w/1").content == b"newer build"
