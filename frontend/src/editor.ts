@@ -3,7 +3,7 @@
 // never take back what a teammate typed (nor a restore that arrived over the wire).
 import { defaultKeymap } from '@codemirror/commands'
 import { markdown, markdownLanguage } from '@codemirror/lang-markdown'
-import { defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language'
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { EditorState } from '@codemirror/state'
 import {
   drawSelection,
@@ -12,6 +12,7 @@ import {
   keymap,
   placeholder,
 } from '@codemirror/view'
+import { tags } from '@lezer/highlight'
 import type { WebsocketProvider } from 'y-websocket'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
@@ -22,9 +23,27 @@ const theme = EditorView.theme({
   '.cm-content': { padding: '12px 0', caretColor: 'var(--accent)' },
   '.cm-line': { padding: '0 14px' },
   '&.cm-focused': { outline: 'none' },
+  '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
+  '.cm-selectionBackground, &.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground': {
+    backgroundColor: 'var(--selection)',
+  },
   // Teammates' names stay visible next to their carets (not only on hover).
   '.cm-ySelectionInfo': { opacity: '1', fontFamily: 'var(--sans)', borderRadius: '3px 3px 3px 0', top: '-1.35em', padding: '0 4px' },
 })
+
+// Markdown colours from the page's palette (CSS variables), so they read in dark mode too;
+// CodeMirror's default style is tuned for light backgrounds only.
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading, fontWeight: '700', color: 'var(--text)' },
+  { tag: tags.heading1, fontSize: '1.15em' },
+  { tag: tags.strong, fontWeight: '700' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: [tags.link, tags.url], color: 'var(--accent)' },
+  { tag: tags.monospace, color: 'var(--code)' },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator, tags.labelName], color: 'var(--muted)' },
+  { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' },
+])
 
 export interface EditorHandle {
   view: EditorView
@@ -50,7 +69,7 @@ export function createEditor(options: {
         highlightActiveLine(),
         EditorView.lineWrapping,
         markdown({ base: markdownLanguage }),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(markdownStyle),
         placeholder(options.readOnly ? 'This byte is empty.' : 'Write markdown… [[slug]] links another byte.'),
         EditorState.readOnly.of(options.readOnly),
         EditorView.editable.of(!options.readOnly),

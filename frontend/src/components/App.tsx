@@ -189,7 +189,7 @@ function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
       {confirmSignOut && (
         <ConfirmDialog
           title="Sign out with unsaved edits?"
-          message={`${unsavedEverywhere()} of your edits have not reached the server yet. They stay on this device and are sent the next time you open their module here.`}
+          message="Some of your edits have not reached the server yet. They stay on this device and are sent the next time you open their module here."
           confirmLabel="Sign out anyway"
           danger
           onClose={() => setConfirmSignOut(false)}

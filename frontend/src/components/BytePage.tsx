@@ -75,8 +75,12 @@ export function BytePage(props: BytePageProps) {
     setLinks(null)
     let timer = 0
     let stale = false
+    let loadedOnce = false // the first byte fetch is the effect above
     const load = (): void => {
       api.links(byteId).then((result) => !stale && setLinks(result), () => undefined)
+      // "updated by ... ago" too, once the stored row has caught up with the live text.
+      if (loadedOnce) api.byte(byteId).then((byte) => !stale && setMeta(byte), () => undefined)
+      loadedOnce = true
     }
     load()
     const changed = (): void => {

@@ -2,10 +2,9 @@
 // saving, reconnecting, offline, or closed for good.
 import type { RoomStatus } from '../collab'
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
-
 export function describe(status: RoomStatus, writable: boolean): { text: string; detail: string } {
-  const kept = status.unsaved > 0 ? `${plural(status.unsaved, 'edit')} kept on this device until the server has them.` : ''
+  // `unsaved` counts document transactions (roughly keystrokes), not something to show a person.
+  const kept = status.unsaved > 0 ? 'Your latest edits are kept on this device until the server has them.' : ''
   switch (status.connection) {
     case 'connecting':
       return { text: 'Connecting…', detail: 'Opening the live connection.' }

@@ -116,7 +116,7 @@ export function History(props: { byteId: number; text: Y.Text; title: string; ca
             v{selected.version}: “{selected.title}”
           </h3>
           <DiffView revision={selected} current={current} currentTitle={props.title} />
-          {props.canRestore && (
+          {props.canRestore && (selected.content !== current || selected.title !== props.title) && (
             <button type="button" class="primary" onClick={() => setConfirming(true)}>
               Restore v{selected.version}
             </button>

@@ -119,7 +119,7 @@ export function ModuleView(props: ModuleViewProps) {
           writable={props.writable}
         />
       ) : (
-        <ModuleOverview module={module} node={node} room={room} bytes={bytes} peers={peers} workspace={props.workspace} loaded={status.loaded} />
+        <ModuleOverview module={module} node={node} room={room} bytes={bytes} peers={peers} workspace={props.workspace} loaded={status.loaded} writable={props.writable} />
       )}
       {creating && (
         <PromptDialog
@@ -156,6 +156,7 @@ function ModuleOverview(props: {
   peers: Peer[]
   workspace: number
   loaded: boolean
+  writable: boolean
 }) {
   // Excerpts follow the live texts; re-render at most a few times a second.
   const [, setTick] = useState(0)
@@ -187,7 +188,9 @@ function ModuleOverview(props: {
       {!props.loaded && props.bytes.length === 0 ? (
         <p class="muted">Loading…</p>
       ) : props.bytes.length === 0 ? (
-        <p class="muted">No bytes here yet.</p>
+        <p class="muted">
+          No bytes here yet.{props.writable && <> Press <kbd>n</kbd> or “New byte” to write the first one.</>}
+        </p>
       ) : (
         <ul class="byte-list" aria-label="Bytes">
           {props.bytes.map((byte) => (
