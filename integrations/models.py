@@ -104,3 +104,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.endpoint_id} ({self.status})"
+
+
+class ExternalKey(models.Model):
+    """The stable `id` a byte or module carries in markdown exports. A folder imported into another
+    workspace keeps its ids (mapped to the new rows), so exporting it again gives the same files."""
+
+    class Kind(models.TextChoices):
+        BYTE = "byte"
+        MODULE = "module"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "key"], name="external_key_unique_key"),
+            models.UniqueConstraint(fields=["kind", "object_id"], name="external_key_unique_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} = {self.key}"
