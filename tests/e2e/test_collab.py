@@ -32,6 +32,38 @@ def type_at(page, where: str, text: str) -> None:
     page.keyboard.type(text, delay=15)
 
 
+# True once an update holding `needle` (UTF-8, as Yjs encodes inserted text) is in one of the
+# page's y-indexeddb databases: y-indexeddb writes in the background after each change.
+STORED_ON_DEVICE_JS = """async (needle) => {
+  const open = (name) => new Promise((ok, fail) => {
+    const request = indexedDB.open(name)
+    request.onsuccess = () => ok(request.result)
+    request.onerror = () => fail(request.error)
+  })
+  const decoder = new TextDecoder()
+  for (const { name } of await indexedDB.databases()) {
+    if (!name.startsWith('kb:')) continue
+    const db = await open(name)
+    try {
+      if (!db.objectStoreNames.contains('updates')) continue
+      const updates = await new Promise((ok, fail) => {
+        const request = db.transaction('updates').objectStore('updates').getAll()
+        request.onsuccess = () => ok(request.result)
+        request.onerror = () => fail(request.error)
+      })
+      if (updates.some((update) => decoder.decode(update).includes(needle))) return true
+    } finally {
+      db.close()
+    }
+  }
+  return false
+}"""
+
+
+def stored_on_device(page, needle: str) -> bool:
+    return page.evaluate(STORED_ON_DEVICE_JS, needle)
+
+
 def expect_saved(page) -> None:
     expect(page.locator(".connection")).to_have_attribute("data-state", "saved", timeout=10_000)
 
@@ -84,7 +116,9 @@ def test_offline_edits_merge_when_back(team, open_as, rest):
     type_at(eddie, "start", "OFFLINE-EDIT ")
     type_at(olive, "end", " ONLINE-EDIT")
     expect(eddie.locator(".connection")).to_contain_text("edits kept")
-    time.sleep(1)  # nothing may leak through while offline
+    # Once the server has stored olive's edit it has also relayed it to every socket in the
+    # room: an offline tab that still had one would show it by now.
+    expect_saved(olive)
     assert "OFFLINE-EDIT" not in editor_text(olive)
     assert "ONLINE-EDIT" not in editor_text(eddie)
 
@@ -120,8 +154,10 @@ def test_offline_edits_survive_a_reload_and_leaving_warns(team, open_as, rest, c
     server_reachable = False
     eddie.context.set_offline(True)
     expect(eddie.locator(".connection")).to_have_attribute("data-state", "offline")
-    type_at(eddie, "end", " KEPT-ON-DEVICE")
-    time.sleep(0.5)  # y-indexeddb stores in the background
+    eddie.locator(".cm-content").click()
+    eddie.keyboard.press("Control+End")
+    eddie.keyboard.insert_text(" KEPT-ON-DEVICE")  # one update, so its text is stored in one piece
+    wait_for(lambda: stored_on_device(eddie, "KEPT-ON-DEVICE"), message="y-indexeddb to store the edit")
     eddie.context.set_offline(False)
 
     dialogs = []
