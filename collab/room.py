@@ -210,7 +210,7 @@ class Room:
         inserted = updates.items(update)
         updates.check(inserted)
         if inserted:
-            changes, complete = self._apply_guarded(update, peer.user_id)
+            changes, complete = self._apply_guarded(update, peer.user_id, inserted)
         else:  # deletions only: nothing to place
             changes, complete = self._apply_checked(update, peer.user_id)
         if complete:
@@ -221,7 +221,9 @@ class Room:
         for change in changes:
             self.rt.hub.publish_room(self.module_id, "update", change, peer.user_id)
 
-    def _apply_checked(self, update: bytes, author: int | None) -> tuple[list[bytes], bool]:
+    def _apply_checked(
+        self, update: bytes, author: int | None, inserted: list[updates.Item] | None = None
+    ) -> tuple[list[bytes], bool]:
         """Apply; also tell whether every struct of the update was integrated.
 
         Structs whose dependencies are missing stay "pending" inside the CRDT library. Yrs
@@ -234,12 +236,19 @@ class Room:
             if _crdt_failure(error):
                 raise ProtocolError("the CRDT library cannot read the update") from None
             raise
+        # get_state() counts a client's structs only from clock 0: an update whose items start
+        # later (they depend on ones the room lacks) claims nothing there, so the items' own
+        # ranges are checked too (found by tests/fuzz/test_live_corpus.py).
+        for item in inserted or ():
+            claimed[item.client] = max(claimed.get(item.client, 0), item.clock + item.length)
         changes = self._apply(update, author)
         held = protocol.decode_state_vector(self.doc.get_state())
         complete = all(held.get(client, 0) >= clock for client, clock in claimed.items())
         return changes, complete
 
-    def _apply_guarded(self, update: bytes, author: int | None) -> tuple[list[bytes], bool]:
+    def _apply_guarded(
+        self, update: bytes, author: int | None, inserted: list[updates.Item]
+    ) -> tuple[list[bytes], bool]:
         """Apply an update that inserts items, and make sure the document still reads the same
         from its own encoding. An item whose origins contradict the document (the right one not
         right of the left one, older items skipped between them, another text) is placed
@@ -248,7 +257,7 @@ class Room:
         changed are compared (all of them when it changed none of the module's texts)."""
         before = self.doc.get_update()
         self._touched_now.clear()
-        changes, complete = self._apply_checked(update, author)
+        changes, complete = self._apply_checked(update, author, inserted)
         if not changes:
             return changes, complete
         reread: Doc = Doc()
