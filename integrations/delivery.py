@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from bytes_app.models import Membership, Role
@@ -51,73 +51,97 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
+BATCH = 50
+
+
 def _lease_length() -> timedelta:
-    return timedelta(milliseconds=settings.KB_WEBHOOK_TIMEOUT_MS * 2 + 5000)
+    # Longer than one attempt can take (connect + read timeouts) plus the bookkeeping around it.
+    return timedelta(milliseconds=settings.KB_WEBHOOK_TIMEOUT_MS * 2 + 2000)
 
 
-def _claim(endpoint_id: int) -> str | None:
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    claimed = (
-        Endpoint.objects.filter(pk=endpoint_id, active=True)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + _lease_length(), lease_token=token)
+class Lease:
+    """A worker's hold on one endpoint, taken and renewed by conditional UPDATEs."""
+
+    def __init__(self, endpoint_id: int) -> None:
+        self.endpoint_id = endpoint_id
+        self.token = uuid.uuid4().hex
+        self.until = timezone.now()
+
+    def take(self) -> bool:
+        now = timezone.now()
+        self.until = now + _lease_length()
+        return bool(
+            Endpoint.objects.filter(pk=self.endpoint_id, active=True)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_until=self.until, lease_token=self.token)
+        )
+
+    def keep(self) -> bool:
+        """Renew when half the lease is gone (not on every delivery: each write costs a commit)."""
+        now = timezone.now()
+        if now < self.until - _lease_length() / 2:
+            return True
+        self.until = now + _lease_length()
+        held = Endpoint.objects.filter(pk=self.endpoint_id, lease_token=self.token)
+        return bool(held.update(lease_until=self.until))
+
+    def release(self) -> None:
+        Endpoint.objects.filter(pk=self.endpoint_id, lease_token=self.token).update(
+            lease_until=None, lease_token=""
+        )
+
+
+def _queue(endpoint_id: int) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING).order_by(
+        "event_id", "id"
     )
-    return token if claimed else None
-
-
-def _renew(endpoint_id: int, token: str) -> bool:
-    until = timezone.now() + _lease_length()
-    return bool(Endpoint.objects.filter(pk=endpoint_id, lease_token=token).update(lease_until=until))
-
-
-def _release(endpoint_id: int, token: str) -> None:
-    Endpoint.objects.filter(pk=endpoint_id, lease_token=token).update(lease_until=None, lease_token="")
 
 
 def head(endpoint_id: int) -> Delivery | None:
     """The delivery that must go next to this endpoint."""
-    return (
-        Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING)
-        .select_related("event", "endpoint")
-        .order_by("event_id", "id")
-        .first()
-    )
+    return _queue(endpoint_id).select_related("event", "endpoint").first()
 
 
 def deliver_endpoint(endpoint_id: int) -> datetime | None:
     """Send what is due to one endpoint, in order. Returns when the next retry is due (or None)."""
     while True:
-        token = _claim(endpoint_id)
-        if token is None:
-            return None  # another worker holds it (and re-checks after releasing), or it is off
+        lease = Lease(endpoint_id)
+        if not lease.take():
+            return None  # another worker holds it (and looks again after releasing), or it is off
         try:
-            retry_at = _drain(endpoint_id, token)
+            retry_at = _drain(lease)
         finally:
-            _release(endpoint_id, token)
+            lease.release()
         if retry_at is not None:
             return retry_at
         # A delivery committed while we held the lease found it taken: look once more.
         nxt = head(endpoint_id)
-        if nxt is None or nxt.next_attempt_at > timezone.now() or not nxt.endpoint.active:
-            return nxt.next_attempt_at if nxt is not None and nxt.endpoint.active else None
-
-
-def _drain(endpoint_id: int, token: str) -> datetime | None:
-    while (delivery := head(endpoint_id)) is not None:
-        if not delivery.endpoint.active:
+        if nxt is None or not nxt.endpoint.active:
             return None
-        if delivery.next_attempt_at > timezone.now():
-            return delivery.next_attempt_at
-        attempt(delivery)
-        if not _renew(endpoint_id, token):
-            logger.warning("lost the lease on endpoint %s", endpoint_id)
+        if nxt.next_attempt_at > timezone.now():
+            return nxt.next_attempt_at
+
+
+def _drain(lease: Lease) -> datetime | None:
+    while True:
+        endpoint = Endpoint.objects.filter(pk=lease.endpoint_id, active=True).first()
+        batch = list(_queue(lease.endpoint_id).select_related("event")[:BATCH]) if endpoint else []
+        if not batch:
             return None
-    return None
+        for delivery in batch:
+            if delivery.next_attempt_at > timezone.now():
+                return delivery.next_attempt_at
+            delivery.endpoint = endpoint
+            sent = attempt(delivery)
+            if not lease.keep():
+                logger.warning("lost the lease on endpoint %s", lease.endpoint_id)
+                return None
+            if not sent:
+                break  # it waits for its retry, and everything after it waits too
 
 
-def attempt(delivery: Delivery) -> None:
-    """Send one delivery once and record what happened."""
+def attempt(delivery: Delivery) -> bool:
+    """Send one delivery once and record what happened; True if the receiver took it."""
     endpoint, event = delivery.endpoint, delivery.event
     body = body_of(event)
     headers = {
@@ -143,29 +167,45 @@ def attempt(delivery: Delivery) -> None:
         error = str(refused)
     except OSError as failure:
         error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
-    _record(delivery, ok=not error, code=code, latency=latency, error=error[:300])
+    if error:
+        _record_failure(delivery, code=code, latency=latency, error=error[:300])
+    else:
+        _record_success(delivery, code=code, latency=latency)
+    return not error
+
+
+def _record_success(delivery: Delivery, *, code: int | None, latency: int | None) -> None:
+    # The common case in as few writes as possible: one UPDATE, and a second only after failures.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SUCCEEDED,
+        attempts=F("attempts") + 1,
+        last_attempt_at=timezone.now(),
+        response_code=code,
+        latency_ms=latency,
+        error="",
+    )
+    if delivery.endpoint.failure_streak:
+        Endpoint.objects.filter(pk=delivery.endpoint_id).update(failure_streak=0)
+        delivery.endpoint.failure_streak = 0
 
 
 @transaction.atomic
-def _record(delivery: Delivery, *, ok: bool, code: int | None, latency: int | None, error: str) -> None:
+def _record_failure(delivery: Delivery, *, code: int | None, latency: int | None, error: str) -> None:
     now = timezone.now()
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.response_code, delivery.latency_ms, delivery.error = code, latency, error
-    endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
-    if ok:
-        delivery.status = Delivery.Status.SUCCEEDED
-        endpoint.failure_streak = 0
+    if delivery.attempts >= settings.KB_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = Delivery.Status.FAILED
     else:
-        if delivery.attempts >= settings.KB_WEBHOOK_MAX_ATTEMPTS:
-            delivery.status = Delivery.Status.FAILED
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-        endpoint.failure_streak += 1
-        if endpoint.active and endpoint.failure_streak >= settings.KB_WEBHOOK_DISABLE_AFTER:
-            _disable(endpoint, error)
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
     delivery.save()
+    endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    endpoint.failure_streak += 1
+    if endpoint.active and endpoint.failure_streak >= settings.KB_WEBHOOK_DISABLE_AFTER:
+        _disable(endpoint, error)
     endpoint.save(update_fields=["failure_streak", "active", "disabled_at", "disabled_reason"])
+    delivery.endpoint = endpoint
 
 
 def _disable(endpoint: Endpoint, error: str) -> None:
