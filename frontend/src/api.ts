@@ -31,7 +31,9 @@ export function errorMessage(data: unknown, status: number): string {
     const parts: string[] = []
     for (const [field, value] of Object.entries(record)) {
       const text = Array.isArray(value) ? value.join(' ') : String(value)
-      parts.push(field === 'non_field_errors' ? text : `${field}: ${text}`)
+      // "slug: A byte with slug 'x' already exists" says the field twice: keep the sentence.
+      const named = field === 'non_field_errors' || text.toLowerCase().includes(field.replace(/_/g, ' '))
+      parts.push(named ? text : `${field}: ${text}`)
     }
     if (parts.length) return parts.join(' ')
   }

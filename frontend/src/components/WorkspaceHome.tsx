@@ -11,7 +11,7 @@ export function WorkspaceHome({ workspace }: { workspace: Workspace }) {
     <section class="workspace-home" aria-label={workspace.name}>
       <h1>{workspace.name}</h1>
       <p class="muted">
-        You are {workspace.role === 'owner' ? 'an owner' : `a ${workspace.role}`} here. Pick a module on the left, or press <kbd>/</kbd> to search.
+        You are {/^[aeiou]/.test(workspace.role) ? 'an' : 'a'} {workspace.role} here. Pick a module on the left, or press <kbd>/</kbd> to search.
       </p>
       <h2>Recently updated</h2>
       {recent.state === 'loading' && <p class="muted">Loading…</p>}
