@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
@@ -21,8 +22,17 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = Endpoint
+        fields = ["workspace", "url", "description", "event_types", "active"]
+
+
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
     list_display = ["url", "workspace", "active", "failure_streak", "disabled_at"]
     list_filter = ["active"]
     fields = ["workspace", "url", "description", "event_types", "active", "failure_streak", "disabled_reason"]

@@ -210,7 +210,8 @@ def _record_failure(delivery: Delivery, *, code: int | None, latency: int | None
 
 def _disable(endpoint: Endpoint, error: str) -> None:
     """Stop sending to an endpoint that keeps failing, and tell the workspace's owners.
-    Its pending deliveries stay: turning it back on (active=true) resumes them in order."""
+    Its pending deliveries stay: turning it back on (active=true) resumes them in order.
+    While it is off, new events are not queued for it (a dead URL must not grow the outbox)."""
     endpoint.active = False
     endpoint.disabled_at = timezone.now()
     endpoint.disabled_reason = (
@@ -225,7 +226,8 @@ def _disable(endpoint: Endpoint, error: str) -> None:
     if emails:
         subject = f"kb: webhook endpoint {endpoint.url} was disabled"
         message = (
-            f"{endpoint.disabled_reason}\n\nNothing is lost: its events wait. Fix the receiver, then set the "
-            f'endpoint active again (PATCH /api/webhooks/{endpoint.pk}/ {{"active": true}}).'
+            f"{endpoint.disabled_reason}\n\nDeliveries queued before now wait, and resume in order once "
+            f"you fix the receiver and set the endpoint active again (PATCH /api/webhooks/{endpoint.pk}/ "
+            f'{{"active": true}}). Changes made while it is disabled are not queued for it.'
         )
         transaction.on_commit(lambda: send_mail(subject, message, None, emails, fail_silently=True))

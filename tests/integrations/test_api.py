@@ -125,3 +125,25 @@ def test_responses_match_the_schema(owner, team, schema, webhook_settings):
     patch = owner.patch(f"/api/webhooks/{pk}/", {"description": "CI"}, format="json")
     _check(schema, "patch", f"/api/webhooks/{pk}/", patch)
     _check(schema, "delete", f"/api/webhooks/{pk}/", owner.delete(f"/api/webhooks/{pk}/"))
+
+
+def test_admin_registers_an_endpoint_and_shows_its_secret_once(team, admin_client, webhook_settings):
+    response = admin_client.post(
+        "/admin/integrations/endpoint/add/",
+        {
+            "workspace": team["workspace"].pk,
+            "url": "http://127.0.0.1:9/hook",
+            "description": "",
+            "event_types": "[]",
+            "active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    endpoint = Endpoint.objects.get()
+    assert endpoint.secret.startswith("whsec_") and endpoint.secret in response.content.decode()
+    page = admin_client.get(f"/admin/integrations/endpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200 and endpoint.secret not in page.content.decode()
+    assert admin_client.get("/admin/integrations/event/").status_code == 200
