@@ -47,6 +47,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A SQLite test database of this run's own: a browser run beside another pytest run in the
+    same checkout would otherwise share one file, and each run deletes it when it starts."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = database.get("TEST", {}).get("NAME")
+    if database["ENGINE"] == "django.db.backends.sqlite3" and name:
+        database["TEST"]["NAME"] = str(Path(name).with_name(f"e2e-{os.getpid()}.sqlite3"))
+
+
 def chromium_path() -> str | None:
     candidate = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     return candidate if Path(candidate).exists() else None
