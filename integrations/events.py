@@ -87,7 +87,7 @@ def _wake_after_commit(endpoint_ids: set[int]) -> None:
     nothing: the rows are durable and the worker's sweep finds them."""
     from .tasks import wake
 
-    transaction.on_commit(lambda: [wake(endpoint_id) for endpoint_id in sorted(endpoint_ids)])
+    transaction.on_commit(lambda: [wake(endpoint_id) for endpoint_id in sorted(endpoint_ids)], robust=True)
 
 
 def _user_id(user: Any, kwargs: dict[str, Any]) -> int | None:

@@ -8,10 +8,12 @@ http.client never follows redirects; the response body is read only up to a smal
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -107,7 +109,12 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     kind = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
     connection = kind(host, port, address, timeout)
+    # Socket timeouts bound each step; this bounds the whole attempt, so a receiver that drips its
+    # answer a byte at a time cannot hold the worker (or outlive its lease on the endpoint).
+    watchdog = threading.Timer(timeout, _cut, args=(connection,))
+    watchdog.daemon = True
     started = time.monotonic()
+    watchdog.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
@@ -115,5 +122,16 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_
         return Response(response.status, data, int((time.monotonic() - started) * 1000))
     except http.client.HTTPException as error:
         raise OSError(f"bad HTTP response: {error!r}") from error
+    except OSError as error:
+        if time.monotonic() - started >= timeout:
+            raise TimeoutError(f"no complete answer within {timeout:g}s") from error
+        raise
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)

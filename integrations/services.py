@@ -39,7 +39,7 @@ def _event_types(names: Iterable[str]) -> list[str]:
 def _wake_on_commit(endpoint_id: int) -> None:
     from .tasks import wake
 
-    transaction.on_commit(lambda: wake(endpoint_id))
+    transaction.on_commit(lambda: wake(endpoint_id), robust=True)  # a lost wakeup is swept up later
 
 
 @transaction.atomic

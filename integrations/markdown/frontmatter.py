@@ -29,17 +29,19 @@ def render(meta: dict[str, Any], body: str) -> str:
 
 def parse(text: str) -> tuple[dict[str, Any] | None, str]:
     """(meta, body); meta is None when the file has no front matter (the whole file is the body)."""
-    if not text.startswith(FENCE + "\n"):
+    newline = "\r\n" if text.startswith(FENCE + "\r\n") else "\n"  # files edited on Windows
+    if not text.startswith(FENCE + newline):
         return None, text
-    end = text.find("\n" + FENCE + "\n", len(FENCE))
+    closing = newline + FENCE + newline
+    end = text.find(closing, len(FENCE))
     if end == -1:
-        if text.endswith("\n" + FENCE):
-            end = len(text) - len(FENCE) - 1
+        if text.endswith(newline + FENCE):
+            end = len(text) - len(FENCE) - len(newline)
         else:
             raise FrontMatterError("front matter starts with '---' but has no closing '---' line")
-    header, body = text[len(FENCE) + 1 : end], text[end + len(FENCE) + 2 :]
+    header, body = text[len(FENCE) + len(newline) : end], text[end + len(closing) :]
     meta: dict[str, Any] = {}
-    for number, line in enumerate(header.split("\n"), start=2):
+    for number, line in enumerate(header.split(newline), start=2):
         if not line.strip():
             continue
         match = KEY_RE.match(line)

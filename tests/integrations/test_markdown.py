@@ -288,3 +288,19 @@ def test_import_responses_match_the_schema(team, empty, client_for):
     _check(schema, "post", url, _upload(owner, empty.pk, b"junk"))
     export = schema["paths"]["/api/workspaces/{workspace_pk}/export/"]["get"]["responses"]["200"]
     assert "application/zip" in export["content"]
+
+
+def test_deep_trees_and_windows_line_endings(team, empty):
+    parent = None
+    for depth in range(12):
+        parent = kb.module_create(workspace=team["workspace"], name=f"Level {depth}", parent=parent)
+    kb.byte_create(module=parent, user=team["owner"], title="Bottom", content="deep\r\ndown\r\n")
+    files = export_files(team["workspace"])
+    import_files(workspace=empty, user=team["owner"], files=files)
+    assert export_files(empty) == files
+    assert any(name.count("/") == 12 for name in files)
+
+    crlf = {**_good(), "a/win.md": b'---\r\ntitle: Windows\r\ntags: ["x"]\r\n---\r\nline\r\n'}
+    report = import_files(workspace=empty, user=team["owner"], files=crlf)
+    byte = Byte.objects.get(module__workspace=empty, slug="win")
+    assert (byte.title, byte.content) == ("Windows", "line\r\n") and "a/win.md" in report.bytes_created

@@ -183,3 +183,13 @@ def test_worker_refuses_a_url_that_now_resolves_to_a_private_address(
     delivery = Delivery.objects.get()
     assert "loopback" in delivery.error and delivery.response_code is None
     assert receiver.received == []
+
+
+def test_an_attempt_is_cut_at_its_timeout(team, endpoint, receiver, settings):
+    settings.KB_WEBHOOK_TIMEOUT_MS = 300
+    receiver.hold.set()  # the receiver never answers in time
+    kb.byte_create(module=team["deploy"], user=team["owner"], title="A")
+    deliver_endpoint(endpoint.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert delivery.error.startswith("TimeoutError") and delivery.next_attempt_at is not None
