@@ -98,6 +98,14 @@ def endpoint_update(
 
 
 @transaction.atomic
+def endpoint_rotate_secret(*, endpoint: Endpoint) -> Endpoint:
+    """A new secret (the caller shows it once); requests signed from now on use it."""
+    endpoint.secret = signing.new_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    return endpoint
+
+
+@transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     endpoint.delete()
 

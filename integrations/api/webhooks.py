@@ -79,6 +79,13 @@ class EndpointViewSet(
         endpoint = services.endpoint_update(endpoint=endpoint, **serializer.validated_data)
         return Response(EndpointSerializer(endpoint).data)
 
+    @extend_schema(request=None, responses={200: EndpointCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret", filter_backends=[])
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        """Replace the signing secret; the response shows the new one, this once."""
+        endpoint = services.endpoint_rotate_secret(endpoint=self.get_object())
+        return Response(EndpointCreatedSerializer(endpoint).data)
+
     def perform_destroy(self, instance: Endpoint) -> None:
         services.endpoint_delete(endpoint=instance)
 

@@ -30,7 +30,7 @@ def test_only_owners_manage_endpoints(team, client_for, endpoint):
     assert Endpoint.objects.get().active
 
 
-def test_secret_is_shown_once_and_signs(owner, team, webhook_settings):
+def test_secret_is_shown_once_and_signs(owner, team, webhook_settings, client_for):
     response = owner.post(
         "/api/webhooks/",
         {
@@ -45,6 +45,14 @@ def test_secret_is_shown_once_and_signs(owner, team, webhook_settings):
     again = owner.get(f"/api/webhooks/{response.json()['id']}/").json()
     assert "secret" not in again and again["event_types"] == ["byte.created"]
     assert signing.verify(secret, b"x", signing.sign(secret, b"x"))
+
+    rotated = owner.post(f"/api/webhooks/{response.json()['id']}/rotate-secret/")
+    assert rotated.status_code == 200 and rotated.json()["secret"] not in (secret, "")
+    assert Endpoint.objects.get().secret == rotated.json()["secret"]
+    assert (
+        client_for(team["editor"]).post(f"/api/webhooks/{response.json()['id']}/rotate-secret/").status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,6 +132,8 @@ def test_responses_match_the_schema(owner, team, schema, webhook_settings):
         _check(schema, "get", url, owner.get(url))
     patch = owner.patch(f"/api/webhooks/{pk}/", {"description": "CI"}, format="json")
     _check(schema, "patch", f"/api/webhooks/{pk}/", patch)
+    rotate = f"/api/webhooks/{pk}/rotate-secret/"
+    _check(schema, "post", rotate, owner.post(rotate))
     _check(schema, "delete", f"/api/webhooks/{pk}/", owner.delete(f"/api/webhooks/{pk}/"))
 
 
