@@ -235,6 +235,7 @@ class TrackedClient(WsClient):
         self.frame_times: list[float] = []  # when each write frame was sent
         self.acks: list[tuple[float, int]] = []  # (when, n) of each ack received
         self.acked_upto = 0
+        self.awareness_in = 0
 
     async def send(self, frame: bytes) -> None:
         if frame[:2] in WRITE_PREFIXES:
@@ -244,7 +245,9 @@ class TrackedClient(WsClient):
 
     def handle(self, frame: bytes) -> None:
         super().handle(frame)
-        if frame[:1] == b"\x04":
+        if frame[:1] == b"\x01":
+            self.awareness_in += 1
+        elif frame[:1] == b"\x04":
             self.acks.append((time.monotonic(), self.saved))
         elif frame[:2] in WRITE_PREFIXES and self.editor is not None:  # the server holds these
             self.editor.seen.update(t.decode() for t in TOKEN_BYTES.findall(frame))
