@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -59,6 +59,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, poll_ms: int, **options: Any) -> None:
+        # The worker loop calls close_old_connections() around every task: with the request-style
+        # CONN_MAX_AGE=0 that would reconnect for each one. Keep connections, checked before reuse.
+        for alias in connections:
+            connections.settings[alias]["CONN_MAX_AGE"] = None
+            connections.settings[alias]["CONN_HEALTH_CHECKS"] = True
         stop = threading.Event()
 
         def sweeping() -> None:
