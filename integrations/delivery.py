@@ -55,7 +55,7 @@ BATCH = 50
 
 
 def _lease_length() -> timedelta:
-    # Longer than one attempt can take (connect + read timeouts) plus the bookkeeping around it.
+    # An attempt is cut at the timeout (netguard); twice that plus slack covers the bookkeeping.
     return timedelta(milliseconds=settings.KB_WEBHOOK_TIMEOUT_MS * 2 + 2000)
 
 
