@@ -191,7 +191,9 @@ class ByteSerializer(PathsMixin, serializers.ModelSerializer):
 
 
 class SearchResultSerializer(ByteSerializer):
-    rank = serializers.FloatField(read_only=True)
+    # Only search results (`?q=`) carry a rank, and the list documents this serializer for both:
+    # optional in the schema (a read-only field would be required; found by schemathesis).
+    rank = serializers.FloatField(required=False, help_text="Relevance, with `?q=` only.")
 
     class Meta(ByteSerializer.Meta):
         fields = [*ByteSerializer.Meta.fields, "rank"]
