@@ -111,7 +111,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_
     connection = kind(host, port, address, timeout)
     # Socket timeouts bound each step; this bounds the whole attempt, so a receiver that drips its
     # answer a byte at a time cannot hold the worker (or outlive its lease on the endpoint).
-    watchdog = threading.Timer(timeout, _cut, args=(connection,))
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, args=(connection, cut))
     watchdog.daemon = True
     started = time.monotonic()
     watchdog.start()
@@ -119,19 +120,22 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         data = response.read(max_body)
+        if cut.is_set():  # the read ended because the watchdog closed the socket
+            raise TimeoutError(f"no complete answer within {timeout:g}s")
         return Response(response.status, data, int((time.monotonic() - started) * 1000))
-    except http.client.HTTPException as error:
-        raise OSError(f"bad HTTP response: {error!r}") from error
-    except OSError as error:
-        if time.monotonic() - started >= timeout:
+    except (http.client.HTTPException, OSError) as error:
+        if cut.is_set():
             raise TimeoutError(f"no complete answer within {timeout:g}s") from error
+        if isinstance(error, http.client.HTTPException):
+            raise OSError(f"bad HTTP response: {error!r}") from error
         raise
     finally:
         watchdog.cancel()
         connection.close()
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
     if connection.sock is not None:
         with contextlib.suppress(OSError):
             connection.sock.shutdown(socket.SHUT_RDWR)
