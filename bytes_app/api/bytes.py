@@ -202,14 +202,7 @@ class ByteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """A unified diff from the revision's content to the byte's current content."""
         byte = self.get_object()
         revision = self._revision(byte, revision_id)
-        diff = "".join(
-            difflib.unified_diff(
-                revision.content.splitlines(keepends=True),
-                byte.content.splitlines(keepends=True),
-                fromfile=f"v{revision.version}",
-                tofile=f"v{byte.version}",
-            )
-        )
+        diff = unified_diff(revision.content, byte.content, f"v{revision.version}", f"v{byte.version}")
         return Response(
             {
                 "revision": revision.pk,
@@ -233,3 +226,13 @@ class ByteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         byte = bytes_visible_to(request.user).select_related("module").get(pk=byte.pk)
         return with_etag(Response(ByteSerializer(byte).data), byte)
+
+
+def unified_diff(old: str, new: str, fromfile: str, tofile: str) -> str:
+    """A unified diff as `git diff` writes it: a last line without a newline is marked so,
+    instead of running into the line after it."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=fromfile, tofile=tofile
+    )
+    marker = "\n\\ No newline at end of file\n"
+    return "".join(line if line.endswith("\n") else line + marker for line in lines)

@@ -129,3 +129,15 @@ def test_diff_and_restore(team, editor, client_for):
     editor.post(f"{url}/revisions/{original.pk}/restore/")
     assert len(editor.get(f"{url}/revisions/").json()["results"]) == 4
     assert editor.get(f"{url}/revisions/999999/").status_code == 404
+
+
+def test_diff_marks_a_last_line_without_newline():
+    from bytes_app.api.bytes import unified_diff
+
+    diff = unified_diff("a\nold end", "a\nnew end", "v1", "v2")
+    assert diff.splitlines()[-4:] == [
+        "-old end",
+        "\\ No newline at end of file",
+        "+new end",
+        "\\ No newline at end of file",
+    ]
