@@ -10,3 +10,4 @@ urlpatterns = [
     # The browser wiki: "/" and its client-side routes; never /api/, /admin/, /static/ or /ws/.
     re_path(r"^(?!(?:api|admin|static|ws)(?:/|$)).*$", frontend.index, name="frontend"),
 ]
+handler404 = "bytes_app.api.errors.not_found"

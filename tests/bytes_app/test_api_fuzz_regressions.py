@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_patching_a_workspace_with_no_field_keeps_it_as_it_is(team, client_for):
     workspace = team["workspace"]
@@ -23,3 +25,11 @@ def test_byte_lists_without_a_search_match_their_schema(team, client_for):
         assert set(result["required"]) <= set(item), set(result["required"]) - set(item)
     searched = client_for(team["owner"]).get("/api/bytes/?q=rollback").json()["results"]
     assert searched and all("rank" in item for item in searched)
+
+
+@pytest.mark.parametrize("path", ["/api/bytes/0.5/", "/api/webhooks/x/", "/api/no-such-thing/"])
+def test_unrouted_api_urls_answer_json_404(team, client_for, path):
+    response = client_for(team["owner"]).get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "Not found."}
