@@ -33,3 +33,13 @@ def test_unrouted_api_urls_answer_json_404(team, client_for, path):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json() == {"detail": "Not found."}
+
+
+def test_the_schema_documents_the_error_responses(team, client_for):
+    schema = client_for(team["viewer"]).get("/api/schema/?format=json").json()
+    byte = schema["paths"]["/api/bytes/{id}/"]
+    for method in ("get", "patch", "delete"):
+        assert {"400", "401", "403", "404", "429"} <= set(byte[method]["responses"]), method
+    assert "412" in byte["patch"]["responses"] and "412" in byte["delete"]["responses"]
+    error = byte["get"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
