@@ -41,7 +41,11 @@ def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
 
 def check_url(url: str) -> tuple[str, int, bool]:
     """(host, port, https) of an acceptable URL, or RefusedURL saying why not."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (parses the netloc: a broken IPv6 literal raises here)
+    except ValueError as error:
+        raise RefusedURL(f"Not a usable URL ({error}).") from None
     if parts.scheme not in ("http", "https"):
         raise RefusedURL("Use an http:// or https:// URL.")
     if parts.username or parts.password:

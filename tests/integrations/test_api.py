@@ -84,6 +84,11 @@ def test_bad_input_is_a_400_that_changes_nothing(owner, team, endpoint, settings
         {"workspace": ws, "url": "https://example.com", "event_types": "byte.created"},
         {"workspace": 999999, "url": "https://example.com"},
         {"url": "https://example.com"},
+        {"workspace": ws, "url": "http://[::1/hook"},
+        {"workspace": ws, "url": "https://exa mple.com/"},
+        {"workspace": ws, "url": "https://example.com:99999/"},
+        {"workspace": ws, "url": "https://" + "a" * 600 + ".com/"},
+        {"workspace": 10**30, "url": "https://example.com"},
     ]
     for body in cases:
         response = owner.post("/api/webhooks/", body, format="json")

@@ -304,3 +304,13 @@ def test_deep_trees_and_windows_line_endings(team, empty):
     report = import_files(workspace=empty, user=team["owner"], files=crlf)
     byte = Byte.objects.get(module__workspace=empty, slug="win")
     assert (byte.title, byte.content) == ("Windows", "line\r\n") and "a/win.md" in report.bytes_created
+
+
+def test_malformed_import_requests_are_400s(team, client_for):
+    owner = client_for(team["owner"])
+    url = f"/api/workspaces/{team['workspace'].pk}/import/"
+    assert owner.post(url, {}, format="multipart").status_code == 400
+    assert _upload(owner, team["workspace"].pk, _zip(_good()), dry_run="maybe").status_code == 400
+    assert owner.post(url, {"file": "not a file"}, format="multipart").status_code == 400
+    assert owner.post(url, {"x": 1}, format="json").status_code == 415
+    assert not Module.objects.filter(slug="a").exists()
