@@ -1,0 +1,1 @@
+"""kb's benchmark: kb against Hocuspocus, y-websocket-server and pycrdt-websocket (see README)."""

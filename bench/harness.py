@@ -1,0 +1,143 @@
+"""Running a load against a server and measuring it: load generator processes on their own
+core, the server's CPU time and memory from the outside (psutil)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .servers import LOAD_CORES, ROOT, Room, Target, pinned
+
+
+@dataclass
+class Load:
+    rooms: list[Room]
+    editors_per_room: int = 4
+    idle_per_room: int = 0
+    observers_per_room: int = 0
+    rate: float = 5.0
+    cursor: bool = True
+    duration: float = 20.0
+    warmup: float = 5.0
+    connect_spread: float = 2.0
+    flooders: int = 0
+    generators: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def clients(self) -> list[dict[str, Any]]:
+        clients = []
+        index = 0
+        for room in self.rooms:
+            roles = (
+                ["editor"] * self.editors_per_room
+                + ["observer"] * self.observers_per_room
+                + ["idle"] * self.idle_per_room
+            )
+            for role in roles:
+                clients.append(
+                    {
+                        "url": room.urls[index % len(room.urls)],
+                        "document": room.document,
+                        "text": room.text,
+                        "role": role,
+                        "user": index,
+                    }
+                )
+                index += 1
+        for number in range(self.flooders):
+            room = self.rooms[number % len(self.rooms)]
+            clients.append(
+                {
+                    "url": room.urls[0],
+                    "document": room.document,
+                    "text": room.text,
+                    "role": "flooder",
+                    "user": -1,
+                }
+            )
+        return clients
+
+
+def percentile(values: list[float] | np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def run_load(target: Target, load: Load) -> dict[str, Any]:
+    """Run the load once; returns latency percentiles, rates and the server's CPU and memory."""
+    clients = load.clients()
+    shares: list[list[dict[str, Any]]] = [clients[n :: load.generators] for n in range(load.generators)]
+    start_at = time.monotonic() + 1.0
+    config = {
+        "server": target.kind,
+        "rate": load.rate,
+        "cursor": load.cursor,
+        "duration": load.duration + load.connect_spread,
+        "warmup": load.warmup + load.connect_spread,
+        "connect_spread": load.connect_spread,
+        "start_at": start_at,
+        **load.extra,
+    }
+    cpu_before, rss_before = target.cpu_seconds(), target.rss()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scratch = Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    generators = [
+        subprocess.Popen(
+            pinned([sys.executable, "-m", "bench.loadgen"], LOAD_CORES),
+            stdin=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in shares
+    ]
+    for number, (generator, share) in enumerate(zip(generators, shares, strict=True)):
+        assert generator.stdin is not None
+        spec = {**config, "clients": share, "output": str(scratch / f"{number}.json")}
+        generator.stdin.write(json.dumps(spec).encode())
+        generator.stdin.close()
+    peak_rss = rss_before
+    while any(generator.poll() is None for generator in generators):
+        peak_rss = max(peak_rss, target.rss())
+        time.sleep(0.5)
+    outputs = [json.loads((scratch / f"{number}.json").read_text()) for number in range(len(generators))]
+    shutil.rmtree(scratch, ignore_errors=True)
+    cpu = target.cpu_seconds() - cpu_before
+    latencies = np.array([value for output in outputs for value in output["latencies_ms"]])
+    connect = [value for output in outputs for value in output["connect_ms"]]
+    measured = load.duration - load.warmup
+    wall = max(output["wall_seconds"] for output in outputs)
+    sent = sum(output["sent"] for output in outputs)
+    merged_errors: dict[str, int] = {}
+    for output in outputs:
+        for table in ("errors", "closed"):
+            for key, count in output[table].items():
+                merged_errors[f"{table}:{key}"] = merged_errors.get(f"{table}:{key}", 0) + count
+    return {
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": float(latencies.max()) if len(latencies) else float("nan"),
+        "deliveries_per_s": len(latencies) / measured if measured > 0 else 0.0,
+        "updates_per_s": sent / wall if wall else 0.0,
+        "connect_p99_ms": percentile(connect, 99),
+        "connected": len(connect),
+        "clients": len(clients),
+        "server_cpu_s": cpu,
+        "server_cpu_us_per_delivery": cpu * 1e6 / max(1, sum(o["deliveries"] for o in outputs)),
+        "server_rss_mb": peak_rss / 2**20,
+        "generator_cpu_share": sum(o["cpu_seconds"] for o in outputs) / wall if wall else 0.0,
+        "flooder_sent": sum(o["flooder_sent"] for o in outputs),
+        # how many of the flooder's updates reached each other client of its room, per second
+        "flood_delivered_per_s": sum(o["flood_deliveries"] for o in outputs)
+        / max(1, load.editors_per_room)
+        / wall,
+        "problems": merged_errors,
+    }
