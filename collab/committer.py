@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 logger = logging.getLogger(__name__)
+# (module, update or None, writer, writer's message number, what to run once it is stored)
+Entry = tuple[int, bytes | None, "Peer | None", int, Callable[[], None] | None]
 
 
 class Committer:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        self._pending: list[tuple[int, bytes | None, Peer | None, int]] = []
+        self._pending: list[Entry] = []
         self._wakeup = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-commit")
         self._task: asyncio.Task[None] | None = None
@@ -40,9 +43,17 @@ class Committer:
         self.healthy = True
         self.batches = 0
 
-    def submit(self, module_id: int, data: bytes | None, peer: Peer | None = None, seq: int = 0) -> None:
-        """Store `data` (None: nothing to store, but acknowledge in order) for `module_id`."""
-        self._pending.append((module_id, data, peer, seq))
+    def submit(
+        self,
+        module_id: int,
+        data: bytes | None,
+        peer: Peer | None = None,
+        seq: int = 0,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Store `data` (None: nothing to store, but acknowledge in order) for `module_id`;
+        `then` runs once it is stored."""
+        self._pending.append((module_id, data, peer, seq, then))
         self._submitted += 1
         self._wakeup.set()
         if self._task is None:
@@ -69,8 +80,8 @@ class Committer:
                 await self._commit(batch)
                 self._after(batch)
 
-    async def _commit(self, batch: list[tuple[int, bytes | None, Peer | None, int]]) -> None:
-        rows = [(module_id, data) for module_id, data, _, _ in batch if data is not None]
+    async def _commit(self, batch: list[Entry]) -> None:
+        rows = [(module_id, data) for module_id, data, _, _, _ in batch if data is not None]
         delay, logged_at = 0.05, 0.0
         while True:
             try:
@@ -90,11 +101,13 @@ class Committer:
             self.healthy = True
             return
 
-    def _after(self, batch: list[tuple[int, bytes | None, Peer | None, int]]) -> None:
+    def _after(self, batch: list[Entry]) -> None:
         self.batches += 1
         self._committed += len(batch)
         saved: dict[Peer, int] = {}
-        for module_id, data, peer, seq in batch:
+        for module_id, data, peer, seq, then in batch:
+            if then is not None:
+                then()
             if peer is not None:
                 saved[peer] = max(seq, saved.get(peer, 0))
             if data is not None:

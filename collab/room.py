@@ -57,6 +57,7 @@ class Room:
         config = runtime.config
         self._max_chars: int = config.KB_BYTE_MAX_CHARS
         self._max_awareness: int = config.KB_AWARENESS_MAX_BYTES
+        self._broadcast_after_commit: bool = config.KB_BROADCAST_AFTER_COMMIT
         self._captured: list[bytes] = []
         self._author: int | None = None
         self._dirty: dict[int, int | None] = {}
@@ -213,13 +214,22 @@ class Room:
             changes, complete = self._apply_guarded(update, peer.user_id, inserted)
         else:  # deletions only: nothing to place
             changes, complete = self._apply_checked(update, peer.user_id)
-        if complete:
-            self.rt.committer.submit(self.module_id, update, peer, seq)
-        else:
+        if not complete:
             self._refuse_pending(peer, seq, changes)
-        self._fan_out(changes, exclude=peer)
+            self._broadcast(changes, peer)
+        elif self._broadcast_after_commit:
+            self.rt.committer.submit(
+                self.module_id, update, peer, seq, then=lambda: self._broadcast(changes, peer)
+            )
+        else:
+            self.rt.committer.submit(self.module_id, update, peer, seq)
+            self._broadcast(changes, peer)
+
+    def _broadcast(self, changes: list[bytes], sender: Peer) -> None:
+        """To this process's other peers, and to the other processes."""
+        self._fan_out(changes, exclude=sender)
         for change in changes:
-            self.rt.hub.publish_room(self.module_id, "update", change, peer.user_id)
+            self.rt.hub.publish_room(self.module_id, "update", change, sender.user_id)
 
     def _apply_checked(
         self, update: bytes, author: int | None, inserted: list[updates.Item] | None = None

@@ -264,6 +264,9 @@ KB_WS_FLOOD_SECONDS = env_int("KB_WS_FLOOD_MS", 5000) / 1000
 KB_AWARENESS_MAX_BYTES = env_int("KB_AWARENESS_MAX_BYTES", 8192)
 # Delay before a live edit reaches the byte's `content` (REST, search, revisions).
 KB_MATERIALIZE_SECONDS = env_int("KB_MATERIALIZE_MS", 1000) / 1000
+# Broadcast an update only once it is stored (off: broadcast at once, acknowledge after the
+# commit; README "Durable by design" says why, bench measures the difference).
+KB_BROADCAST_AFTER_COMMIT = env_bool("KB_BROADCAST_AFTER_COMMIT", False)
 # Fold a module's update log into its snapshot after this many appended updates.
 KB_COMPACT_EVERY = env_int("KB_COMPACT_EVERY", 500)
 # A room stays loaded this long after its last socket leaves (a reload often follows).

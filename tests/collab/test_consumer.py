@@ -247,3 +247,16 @@ async def test_unknown_path_is_closed(team):
     client = YClient("/ws/elsewhere/")
     assert await client.connect()
     assert await client.until_closed() == 4404
+
+
+async def test_broadcast_after_commit_mode_delivers_stored_updates(team, module_url, settings):
+    # KB_BROADCAST_AFTER_COMMIT: the other editor receives an update only once it is in the log.
+    settings.KB_BROADCAST_AFTER_COMMIT = True
+    alice, bob = await joined(module_url(team["editor"])), await joined(module_url(team["owner"]))
+    byte = team["byte"]
+    before = await db_call(DocUpdate.objects.count)()
+    await alice.type(byte.pk, 0, "Stored first: ")
+    await bob.until(lambda: str(bob.text(byte.pk)).startswith("Stored first: "))
+    assert await db_call(DocUpdate.objects.count)() > before
+    await alice.close()
+    await bob.close()

@@ -30,6 +30,7 @@ class FakeRuntime:
         self.config = SimpleNamespace(
             KB_BYTE_MAX_CHARS=django_settings.KB_BYTE_MAX_CHARS,
             KB_AWARENESS_MAX_BYTES=django_settings.KB_AWARENESS_MAX_BYTES,
+            KB_BROADCAST_AFTER_COMMIT=False,
             KB_MATERIALIZE_SECONDS=3600,  # no materialization in this test
         )
         self.stored: list[tuple[int, bytes | None]] = []
