@@ -12,8 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 PEERS = ("hocuspocus", "ywebsocket", "pycrdt")
+KBS = ("kb", "kb-x2", "kb-commit-first")
 # (scenario, metric, label, lower is better)
 ROWS = [
+    ("pair", "p50_ms", "two editors, one module: propagation p50 (ms)", True),
+    ("pair", "p99_ms", "two editors, one module: propagation p99 (ms)", True),
     ("steady", "p50_ms", "steady editing: delivery p50 (ms)", True),
     ("steady", "p99_ms", "steady editing: delivery p99 (ms)", True),
     ("steady", "max_ms", "steady editing: delivery max (ms)", True),
@@ -51,7 +54,7 @@ def _fmt(value: float | None) -> str:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    servers = [s for s in ("kb", "kb-x2", *PEERS) if any(s in r for r in results["results"].values())]
+    servers = [s for s in (*KBS, *PEERS) if any(s in r for r in results["results"].values())]
     m = results["machine"]
     lines = [
         f"# kb benchmark ({results['scale']})",
@@ -106,7 +109,7 @@ def markdown(results: dict[str, Any]) -> str:
 def plots(results: dict[str, Any], directory: Path, stem: str) -> None:
     figure, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     steady = results["results"].get("steady", {})
-    names = [s for s in ("kb", "kb-x2", *PEERS) if s in steady and "p50_ms" in steady[s]["median"]]
+    names = [s for s in (*KBS, *PEERS) if s in steady and "p50_ms" in steady[s]["median"]]
     if names:
         for offset, metric in enumerate(("p50_ms", "p99_ms", "max_ms")):
             values = [steady[name]["median"].get(metric, 0) for name in names]

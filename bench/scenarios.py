@@ -88,6 +88,13 @@ def steady(target: Target, scale: Scale) -> dict[str, Any]:
     return run_load(target, load)
 
 
+def pair(target: Target, scale: Scale) -> dict[str, Any]:
+    """Edit propagation between two clients of one module (each typing 20 updates/s); with
+    several processes, the two clients are on different ones."""
+    load = Load(target.rooms(1), editors_per_room=2, rate=20, duration=scale.duration, warmup=scale.warmup)
+    return run_load(target, load)
+
+
 def ceiling(target: Target, scale: Scale) -> dict[str, Any]:
     """Raise the rate until p99 passes 100 ms: the highest deliveries/s sustained below it."""
     rooms = target.rooms(scale.steady_rooms)
@@ -290,6 +297,7 @@ def growth(target: Target, scale: Scale) -> dict[str, Any]:
 
 
 SCENARIOS = {
+    "pair": pair,
     "steady": steady,
     "ceiling": ceiling,
     "idle": idle_tabs,

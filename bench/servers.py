@@ -171,11 +171,12 @@ class Kb(Target):
 
     kind = "kb"
 
-    def __init__(self, processes: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(self, processes: int = 1, env: dict[str, str] | None = None, name: str = "") -> None:
         super().__init__()
         self.count = processes
-        self.name = "kb" if processes == 1 else f"kb-x{processes}"
-        self.extra = env or {}
+        self.name = name or ("kb" if processes == 1 else f"kb-x{processes}")
+        self.fixed = env or {}  # the variant's own settings
+        self.extra: dict[str, str] = {}
         self.data = CACHE / f"{self.name}-data"
         self.prefix = f"kbbench{uuid.uuid4().hex[:6]}"
         self.setup: dict | None = None
@@ -202,6 +203,7 @@ class Kb(Target):
             "KB_THROTTLE_USER": "1000000/min",
             "PYTHONUNBUFFERED": "1",
             **self.extra,
+            **self.fixed,
         }
         env.pop("REDIS_URL", None)
         if self.count > 1:
@@ -358,6 +360,8 @@ def targets(names: list[str]) -> list[Target]:
     known = {
         "kb": lambda: Kb(1),
         "kb-x2": lambda: Kb(2),
+        # broadcasting only once stored: what waiting for the commit would cost (README)
+        "kb-commit-first": lambda: Kb(1, {"KB_BROADCAST_AFTER_COMMIT": "1"}, "kb-commit-first"),
         "hocuspocus": Hocuspocus,
         "ywebsocket": YWebsocketServer,
         "pycrdt": PycrdtWebsocket,
