@@ -92,3 +92,30 @@ async def test_postgres_outage_acknowledges_nothing_serves_nothing_blank_and_los
     assert await sync_to_async(DocState.objects.filter(pk=fresh.pk).count)() == 1
     for editor in editors:
         await editor.close()
+
+
+async def test_an_edit_committed_after_the_outage_reaches_a_process_that_loaded_the_room_meanwhile(
+    team, make_cluster, pg_proxy, token_of
+):
+    # The edit is broadcast at once (ahead of its commit) but the second process has no room for
+    # the module yet; it loads the room as soon as the database is back, before the first
+    # process's committer (backing off) has stored the edit. Then the commit lands.
+    first, second = make_cluster(2).servers
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    token = await sync_to_async(token_of)(team["editor"])
+    writer = TrackedClient(ack_url(first.ws, module_id, token))
+    await writer.connect()
+    await writer.sync()
+    pg_proxy.cut()
+    await writer.type(byte_id, 0, "[e1n1]")
+    await asyncio.sleep(4.0)  # the committer's retry delay grows to its 2 s maximum
+    pg_proxy.restore()
+    reader = TrackedClient(ack_url(second.ws, module_id, token))
+    await reader.connect()
+    await reader.sync()
+    loaded_without_it = not str(reader.text(byte_id)).startswith("[e1n1]")
+    await writer.until(lambda: writer.saved >= len(writer.frames), timeout=10)
+    await reader.until(lambda: str(reader.text(byte_id)).startswith("[e1n1]"), timeout=10)
+    print(f"the second process loaded the room without the edit: {loaded_without_it}")
+    for client in (writer, reader):
+        await client.close()
