@@ -279,8 +279,11 @@ class Editor:
         byte_ids: list[int],
         rng: random.Random,
         pace: float = 0.05,
+        deletes: float = 0.0,
     ) -> None:
         self.number = number
+        self.deletes = deletes  # chance that an edit deletes a whole token instead of adding one
+        self.deleted: set[str] = set()
         self.urls = urls
         self.byte_ids = byte_ids
         self.rng = rng
@@ -294,6 +297,7 @@ class Editor:
         self.close_codes: collections.Counter[int] = collections.Counter()
         self.connections = 0
         self.editing = True
+        self.away_until = 0.0
 
     # --- connection ---
 
@@ -339,9 +343,16 @@ class Editor:
         byte_id = self.rng.choice(self.byte_ids)
         text = client.text(byte_id)
         current = str(text)
+        found = list(TOKEN.finditer(current))
+        if found and self.rng.random() < self.deletes:  # keeps long runs under the size limit
+            gone = self.rng.choice(found)
+            start = len(current[: gone.start()].encode())
+            del text[start : start + len(gone.group().encode())]
+            self.deleted.add(gone.group())
+            return
         spots = {0, len(current)}
-        for found in TOKEN.finditer(current):
-            spots.update((found.start(), found.end()))
+        for token_at in found:
+            spots.update((token_at.start(), token_at.end()))
         token = f"[e{self.number}n{len(self.made)}]"
         at = self.rng.choice(sorted(spots))
         text.insert(len(current[:at].encode()), token)
@@ -350,6 +361,9 @@ class Editor:
     async def run(self, stop: asyncio.Event) -> None:
         """Edit every `pace` seconds (jittered) until `stop`, through disconnections."""
         while not stop.is_set():
+            if time.monotonic() < self.away_until:
+                await asyncio.sleep(0.05)
+                continue
             client = self.client or await self.connect(timeout=60)
             try:
                 if self.editing:
@@ -363,8 +377,13 @@ class Editor:
                 client.close_code = client.close_code or (closed.rcvd.code if closed.rcvd else 1006)
             except (OSError, websockets.WebSocketException):
                 client.close_code = client.close_code or 1006
-            if client.close_code is not None:
+            if client.close_code is not None and self.client is client:
                 self._lost()
+
+    async def leave(self, seconds: float) -> None:
+        """Close the tab for a while (its room may unload meanwhile); the document is kept."""
+        self.away_until = time.monotonic() + seconds
+        await self.close()
 
     async def settle(self, timeout: float = 30.0) -> None:
         """Connected, synced, and every write of this connection acknowledged."""
@@ -381,10 +400,11 @@ class Editor:
                     self._lost()
 
     async def close(self) -> None:
-        if self.client is not None:
+        client, self.client = self.client, None
+        if client is not None:
+            self.doc = client.doc
             with contextlib.suppress(Exception):
-                await self.client.close()
-            self.client = None
+                await client.close()
 
 
 def ack_url(base: str, module_id: int, token: str) -> str:
@@ -423,6 +443,17 @@ def materialized(module_id: int) -> dict[int, str]:
     return dict(Byte.objects.filter(module_id=module_id).values_list("id", "content"))
 
 
+def divergence(editors: list[Editor], byte_ids: list[int]) -> str:
+    """Who lacks which tokens, and where each editor is connected: for the failure message."""
+    union = set().union(*(tokens_in(e.text(b)) for e in editors for b in byte_ids))
+    lines = []
+    for e in editors:
+        have = set().union(*(tokens_in(e.text(b)) for b in byte_ids))
+        where = e.client.url.split("/ws/")[0] if e.client else "-"
+        lines.append(f"editor {e.number} on {where} lacks {sorted(union - have)[:8]} ({len(union - have)})")
+    return "; ".join(lines)
+
+
 async def verify(
     cluster: Cluster,
     editors: list[Editor],
@@ -452,9 +483,13 @@ async def verify(
         await pump(editors)
         return editors_agree()
 
-    await eventually(converged, timeout, "editors did not converge")
-    acked = set().union(*(e.acked for e in editors))
-    made = [t for e in editors for t in e.made]
+    try:
+        await eventually(converged, timeout, "editors did not converge")
+    except AssertionError:
+        raise AssertionError(f"editors did not converge: {divergence(editors, byte_ids)}") from None
+    deleted = set().union(*(e.deleted for e in editors))
+    acked = set().union(*(e.acked for e in editors)) - deleted
+    made = [t for e in editors for t in e.made if t not in deleted]
     for byte_id, text in expected.items():
         counts = tokens_in(text)
         doubled = {t: n for t, n in counts.items() if n > 1}
@@ -465,6 +500,7 @@ async def verify(
     assert not lost, f"{len(lost)} acknowledged edits lost: {sorted(lost)[:10]}"
     # Every edit was typed by an editor that is still connected and synced: all are present.
     assert present == set(made), f"{len(set(made) - present)} edits missing"
+    assert not present & deleted, f"deleted edits came back: {sorted(present & deleted)[:10]}"
 
     for server in cluster.alive():
         reader = WsClient(f"{server.ws}/ws/modules/{module_id}/?token={token}")

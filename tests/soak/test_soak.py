@@ -1,0 +1,121 @@
+"""The soak: the cluster under edits and faults for SOAK_SECONDS (CI: 40; `python -m tests.soak
+--minutes 60` for the long run), then the chaos invariants, plus memory of the server processes.
+
+First half: kill -9, SIGTERM (a deploy), Redis outages and PostgreSQL outages in turn, editors
+reconnecting (and leaving and coming back, so rooms unload and load). Second half: the same
+without restarting processes, and each process's resident memory measured from the middle to
+the end must stay within SOAK_RSS_GROWTH_MB (default 64).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from bytes_app import services
+from tests.chaos.harness import Editor, ack_url, verify
+
+pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
+
+SECONDS = float(os.environ.get("SOAK_SECONDS", "40"))
+RSS_GROWTH_MB = float(os.environ.get("SOAK_RSS_GROWTH_MB", "64"))
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
+    cluster = make_cluster(2)
+    token = await sync_to_async(token_of)(team["editor"])
+    deploy, byte, checklist = team["deploy"], team["byte"], team["checklist"]
+    modules: dict[int, dict[int, str]] = {deploy.pk: {byte.pk: byte.content, checklist.pk: checklist.content}}
+    for name in ("Runbooks", "Decisions"):
+        module = await sync_to_async(services.module_create)(workspace=team["workspace"], name=name)
+        modules[module.pk] = {}
+        for title in ("One", "Two"):
+            byte = await sync_to_async(services.byte_create)(
+                module=module, user=team["owner"], title=title, content=f"{name} {title}: seed."
+            )
+            modules[module.pk][byte.pk] = byte.content
+    editors: dict[int, list[Editor]] = {m: [] for m in modules}
+    for number in range(9):
+        module_id = list(modules)[number % len(modules)]
+        urls = lambda m=module_id: [ack_url(s.ws, m, token) for s in cluster.alive()]  # noqa: E731
+        byte_ids = sorted(modules[module_id])
+        editors[module_id].append(
+            Editor(
+                number, urls=urls, byte_ids=byte_ids, rng=random.Random(rng.random()), pace=0.1, deletes=0.4
+            )
+        )
+    everyone = [e for group in editors.values() for e in group]
+    stop = asyncio.Event()
+    running = [asyncio.ensure_future(e.run(stop)) for e in everyone]
+    started = time.monotonic()
+    half = started + SECONDS / 2
+    counts = {"kill -9": 0, "SIGTERM": 0, "Redis outage": 0, "PostgreSQL outage": 0, "editor left": 0}
+    outage = min(3.0, SECONDS / 12)
+    faults = ["kill -9", "Redis outage", "SIGTERM", "PostgreSQL outage"]
+    rss_mid: dict[int, float] = {}
+    step = 0
+    while time.monotonic() < started + SECONDS:
+        await asyncio.sleep(rng.uniform(1.0, 3.0))
+        late = time.monotonic() >= half
+        if late and not rss_mid:
+            rss_mid = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
+        fault = faults[step % len(faults)]
+        step += 1
+        if late and fault in ("kill -9", "SIGTERM"):
+            fault = "editor left"
+        if fault == "kill -9":
+            victim = rng.choice(cluster.servers)
+            victim.kill()
+            await asyncio.to_thread(victim.start)
+        elif fault == "SIGTERM":
+            victim = rng.choice(cluster.servers)
+            code = await asyncio.to_thread(victim.terminate, 30)
+            assert code in (0, -signal.SIGTERM), victim.log()
+            await asyncio.to_thread(victim.start)
+        elif fault == "Redis outage":
+            private_redis.stop()
+            await asyncio.sleep(outage)
+            private_redis.start()
+        elif fault == "PostgreSQL outage":
+            pg_proxy.cut()
+            await asyncio.sleep(outage)
+            pg_proxy.restore()
+        else:  # someone closes the tab: its room may unload, and load again when it is back
+            # A whole module's editors leave for longer than KB_ROOM_IDLE_SECONDS (2 s here).
+            for leaving in editors[rng.choice(list(editors))]:
+                await leaving.leave(3.0)
+        counts[fault] += 1
+        assert len(cluster.alive()) == 2, cluster.crashed()
+    stop.set()
+    await asyncio.gather(*running)
+    for module_id, originals in modules.items():
+        await verify(cluster, editors[module_id], module_id=module_id, originals=originals, token=token)
+    rss_end = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
+    edits = sum(len(e.made) + len(e.deleted) for e in everyone)
+    acked = sum(len(e.acked) for e in everyone)
+    print(
+        f"soak {SECONDS:.0f}s: {counts}, {edits} edits ({acked} insertions acknowledged), "
+        f"{sum(e.connections for e in everyone) - len(everyone)} reconnects, "
+        f"RSS MiB middle->end {[(round(rss_mid.get(p, 0)), round(r)) for p, r in rss_end.items()]}"
+    )
+    assert sum(counts.values()) >= 4 and acked > 0
+    for pid, end in rss_end.items():
+        if pid in rss_mid:  # the same process since the middle
+            assert end - rss_mid[pid] < RSS_GROWTH_MB, (pid, rss_mid[pid], end)
+    assert set(rss_end) == set(rss_mid), "a process was restarted in the second half"
+    for editor in everyone:
+        await editor.close()
