@@ -71,7 +71,11 @@ class ImportView(APIView):
     def post(self, request: Request, workspace_pk: int) -> Response:
         workspace = workspace_for_user(request.user, workspace_pk, need=Role.EDITOR)
         serializer = ImportRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():  # the same shape as every other refusal of this operation
+            problems = [
+                f"{field}: {message}" for field, messages in serializer.errors.items() for message in messages
+            ]
+            return Response({"errors": problems}, status=status.HTTP_400_BAD_REQUEST)
         upload = serializer.validated_data["file"]
         try:
             if upload.size > settings.KB_IMPORT_MAX_ZIP_BYTES:

@@ -309,7 +309,8 @@ def test_deep_trees_and_windows_line_endings(team, empty):
 def test_malformed_import_requests_are_400s(team, client_for):
     owner = client_for(team["owner"])
     url = f"/api/workspaces/{team['workspace'].pk}/import/"
-    assert owner.post(url, {}, format="multipart").status_code == 400
+    missing = owner.post(url, {}, format="multipart")
+    assert missing.status_code == 400 and missing.json() == {"errors": ["file: No file was submitted."]}
     assert _upload(owner, team["workspace"].pk, _zip(_good()), dry_run="maybe").status_code == 400
     assert owner.post(url, {"file": "not a file"}, format="multipart").status_code == 400
     assert owner.post(url, {"x": 1}, format="json").status_code == 415
