@@ -43,3 +43,18 @@ def test_the_schema_documents_the_error_responses(team, client_for):
     assert "412" in byte["patch"]["responses"] and "412" in byte["delete"]["responses"]
     error = byte["get"]["responses"]["404"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("1646-08-09T20:37:53-16:04", 200),
+        ("2000-01-01T00:00:00+15:59", 200),
+        ("0001-01-01T00:00:00+01:00", 400),
+    ],
+)
+def test_updated_since_with_any_iso_offset_is_not_a_server_error(team, client_for, since, status):
+    response = client_for(team["owner"]).get("/api/bytes/", {"updated_since": since})
+    assert response.status_code == status, response.content
+    if status == 200:
+        assert response.json()["count"] == 2
