@@ -8,6 +8,7 @@ KB_WEBHOOK_COALESCE_MS after it, so live typing yields at most one event per byt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -57,11 +58,16 @@ def _subscribers(workspace_id: int, event_type: str) -> list[Endpoint]:
     return [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
 
 
-def record(*, workspace_id: int, type: str, subject_id: int, data: dict[str, Any]) -> Event | None:
-    """Write the event and its deliveries (nothing when no endpoint wants it); call inside the change."""
+def record(
+    *, workspace_id: int, type: str, subject_id: int, data: dict[str, Any] | Callable[[], dict[str, Any]]
+) -> Event | None:
+    """Write the event and its deliveries (nothing when no endpoint wants it); call inside the change.
+    `data` may be a function, called only when some endpoint wants the event."""
     endpoints = _subscribers(workspace_id, type)
     if not endpoints:
         return None
+    if callable(data):
+        data = data()
     now = timezone.now()
     not_before = now
     if type == "byte.updated":
@@ -106,13 +112,12 @@ def _byte_created(byte: Byte, user: Any = None, **kwargs: Any) -> None:
 
 @receiver(signals.byte_updated)
 def _byte_updated(byte: Byte, user: Any = None, **kwargs: Any) -> None:
-    byte = Byte.objects.select_related("module").get(pk=byte.pk)
-    record(
-        workspace_id=byte.module.workspace_id,
-        type="byte.updated",
-        subject_id=byte.pk,
-        data=_byte_data(byte, _user_id(user, kwargs)),
-    )
+    # Sent for every live edit that is materialized: build the payload only when it is wanted.
+    def data() -> dict[str, Any]:
+        fresh = Byte.objects.select_related("module").get(pk=byte.pk)
+        return _byte_data(fresh, _user_id(user, kwargs))
+
+    record(workspace_id=byte.module.workspace_id, type="byte.updated", subject_id=byte.pk, data=data)
 
 
 @receiver(signals.byte_deleted)
