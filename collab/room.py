@@ -215,8 +215,10 @@ class Room:
         else:  # deletions only: nothing to place
             changes, complete = self._apply_checked(update, peer.user_id)
         if not complete:
-            self._refuse_pending(peer, seq, changes)
+            # What integrated is kept, so everyone gets it, even when the sender is closed below
+            # (found by tests/fuzz/test_room_fuzz.py with more examples).
             self._broadcast(changes, peer)
+            self._refuse_pending(peer, seq, changes)
         elif self._broadcast_after_commit:
             self.rt.committer.submit(
                 self.module_id, update, peer, seq, then=lambda: self._broadcast(changes, peer)
