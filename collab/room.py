@@ -398,6 +398,12 @@ class Room:
                 logger.exception("module %s: an update from another process did not apply", self.module_id)
                 return
             self._fan_out(changes, exclude=None)
+            if not self._broadcast_after_commit:
+                # The sender broadcast it ahead of its commit and may die before that: store what
+                # was new here too, ahead of whatever this room acknowledges next, so that no
+                # acknowledged edit rests on one stored nowhere (found by tests/chaos/test_kill.py).
+                for change in changes:
+                    self.rt.committer.submit(self.module_id, change)
         elif kind == "awareness":
             self._remote_awareness(data)
         elif kind == "deleted":

@@ -12,8 +12,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from collab.models import DocState
+from tests.servers import Server
 
-from .harness import Editor, ack_url, stored_texts, tokens_in, verify
+from .harness import TOKEN, Editor, PgProxy, TrackedClient, ack_url, stored_texts, tokens_in, verify
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -84,6 +85,7 @@ async def test_kill_9_during_compaction_keeps_the_module_loadable(team, make_clu
         stored = set().union(*(tokens_in(t) for t in texts.values()))
         assert acked_before <= stored, sorted(acked_before - stored)[:10]
         assert all(n == 1 for t in texts.values() for n in tokens_in(t).values())
+        assert all(TOKEN.sub("", texts[b]) == originals[b] for b in originals)
         await asyncio.to_thread(victim.start)
     stop.set()
     await asyncio.gather(*running)
@@ -94,3 +96,34 @@ async def test_kill_9_during_compaction_keeps_the_module_loadable(team, make_clu
     await verify(cluster, editors, module_id=module_id, originals=originals, token=tokens[1])
     for editor in editors:
         await editor.close()
+
+
+async def test_an_acknowledged_edit_resting_on_another_process_uncommitted_edit(
+    team, make_cluster, private_redis, postgres, token_of
+):
+    from django.db import connection
+
+    settings = connection.settings_dict
+    own = PgProxy(settings.get("HOST") or "127.0.0.1", int(settings.get("PORT") or 5432))
+    second = make_cluster(1).servers[0]
+    base = second.extra_env["DATABASE_URL"]  # postgresql://user@127.0.0.1:<proxy>/<db>
+    url = f"{base.rsplit('@', 1)[0]}@127.0.0.1:{own.port}/{base.rsplit('/', 1)[1]}"
+    first = Server(redis_url=private_redis.url, env={**second.extra_env, "DATABASE_URL": url}).start()
+    try:
+        module_id, byte_id = team["deploy"].pk, team["byte"].pk
+        token = await sync_to_async(token_of)(team["editor"])
+        on_first, on_second = (TrackedClient(ack_url(s.ws, module_id, token)) for s in (first, second))
+        for client in (on_first, on_second):
+            await client.connect()
+            await client.sync()
+        own.cut()  # the first process cannot commit; it still broadcasts
+        await on_first.type(byte_id, 0, "[e1n1]")
+        await on_second.until(lambda: str(on_second.text(byte_id)).startswith("[e1n1]"))
+        await on_second.type(byte_id, len("[e1n1]"), "[e2n1]")  # right after the uncommitted edit
+        await on_second.until(lambda: on_second.saved >= len(on_second.frames), timeout=10)
+        first.kill()
+        texts = await sync_to_async(stored_texts)(module_id, [byte_id])
+        assert "[e2n1]" in texts[byte_id], texts  # acknowledged, so it must be there
+    finally:
+        first.kill()
+        own.close()
