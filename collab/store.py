@@ -13,8 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
+from django.utils import timezone
 from pycrdt import Doc, Map, Text, merge_updates
 
 from bytes_app.models import Byte, Module
@@ -103,13 +104,22 @@ def log_stats(module_id: int) -> LogStats:
     return LogStats(stats["rows"], stats["last"] or 0, compactions)
 
 
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(DocUpdate._meta.db_table)
+    return f"INSERT INTO {table} (module_id, data, created_at) VALUES (%s, %s, %s)"
+
+
 def append(entries: list[tuple[int, bytes]]) -> None:
     """Store updates of any number of modules in one transaction (the group commit)."""
     if not entries:
         return
+    # One prepared INSERT run for every row: the ORM's bulk_create builds a model instance and
+    # compiles SQL per batch, four to five times the cost on this hot path (bench, steady).
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(module, data, now) for module, data in entries]
     try:
-        with transaction.atomic():
-            DocUpdate.objects.bulk_create(DocUpdate(module_id=module, data=data) for module, data in entries)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(_insert_sql(), rows)
     except IntegrityError:
         # A module was deleted while its updates waited: drop those, keep the others.
         alive = set(
