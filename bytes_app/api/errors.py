@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
@@ -36,7 +37,20 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "stale_version"
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached now; try again shortly."
+    default_code = "unavailable"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or went away: a retryable 503, not a 500 (found by
+        # tests/chaos/test_postgres_outage.py).
+        response = drf_exception_handler(DatabaseUnavailable(), context)
+        if response is not None:
+            response["Retry-After"] = "5"
+        return response
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         exc = PayloadTooLarge(f"The request body is larger than this server accepts ({limit} bytes).")

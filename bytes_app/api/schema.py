@@ -23,6 +23,7 @@ COMMON = {
     "404": "No such object, or not yours to see; also a page past the end.",
     "413": "Request body too large.",
     "429": "Throttled.",
+    "503": "The database cannot be reached now: retry after `Retry-After` seconds.",
 }
 CONDITIONAL = {"412": "If-Match names an older version than the stored one."}
 

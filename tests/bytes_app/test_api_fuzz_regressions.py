@@ -58,3 +58,17 @@ def test_updated_since_with_any_iso_offset_is_not_a_server_error(team, client_fo
     assert response.status_code == status, response.content
     if status == 200:
         assert response.json()["count"] == 2
+
+
+def test_a_database_outage_is_a_retryable_503(team, client_for, monkeypatch):
+    from django.db import OperationalError
+    from rest_framework.authentication import TokenAuthentication
+
+    def down(self, key):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+    client = client_for(team["owner"])
+    monkeypatch.setattr(TokenAuthentication, "authenticate_credentials", down)
+    response = client.get(f"/api/bytes/{team['byte'].pk}/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5" and "database" in response.json()["detail"]
