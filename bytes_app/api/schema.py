@@ -26,6 +26,7 @@ COMMON = {
     "503": "The database cannot be reached now: retry after `Retry-After` seconds.",
 }
 CONDITIONAL = {"412": "If-Match names an older version than the stored one."}
+WITH_BODY = {"415": "A media type the operation does not take, or a body its parser cannot read."}
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -37,7 +38,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             responses = operation.setdefault("responses", {})
             headers = {parameter.get("name", "").lower() for parameter in operation.get("parameters", [])}
             conditional = method in ("put", "patch") or "if-match" in headers
-            codes = {**COMMON, **(CONDITIONAL if conditional else {})}
+            codes = {
+                **COMMON,
+                **(CONDITIONAL if conditional else {}),
+                **(WITH_BODY if "requestBody" in operation else {}),
+            }
             for code, description in codes.items():
                 responses.setdefault(code, {"description": description, "content": reference})
     return result

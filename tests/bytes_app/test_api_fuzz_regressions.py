@@ -41,6 +41,7 @@ def test_the_schema_documents_the_error_responses(team, client_for):
     for method in ("get", "patch", "delete"):
         assert {"400", "401", "403", "404", "429"} <= set(byte[method]["responses"]), method
     assert "412" in byte["patch"]["responses"] and "412" in byte["delete"]["responses"]
+    assert "415" in byte["patch"]["responses"] and "415" not in byte["get"]["responses"]
     error = byte["get"]["responses"]["404"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
 
