@@ -81,6 +81,7 @@ def token(team, token_of) -> str:
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
+    derandomize=os.environ.get("CI") == "true",  # CI: the same examples every run; locally: new ones
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
