@@ -89,9 +89,4 @@ def token(team, token_of) -> str:
     ],
 )
 def test_no_server_error_and_no_response_contradicting_the_schema(case, token):
-    checks = CHECKS
-    if case.operation.path.endswith("/import/"):
-        # Known, reported: its 400 for a form without a file is DRF's per-field map, while the
-        # schema documents {"errors": [...]} (integrations/api/markdown.py).
-        checks = [check for check in CHECKS if check is not response_schema_conformance]
-    case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=checks)
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
