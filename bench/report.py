@@ -43,6 +43,11 @@ def _value(results: dict[str, Any], scenario: str, server: str, metric: str) -> 
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _load(results: dict[str, Any]) -> str:
+    load = results.get("load_average_at_start")
+    return "?" if not load else f"{load[0]:.1f}"
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -61,6 +66,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{results['date']} · {m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB · "
         f"Python {m['python']}, Node {m['node']} · median of {results['repeat']} runs (spread in the JSON) · "
+        f"load average at start {_load(results)} · "
         f"`{results['command']}`",
         "",
         "| metric | " + " | ".join(servers) + " | kb / best peer |",

@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--repeat", type=int, default=None, help="runs per scenario (default 3; smoke 1)")
     parser.add_argument("--out", default=str(RESULTS / "latest"), help="path prefix of the result files")
+    parser.add_argument(
+        "--add", action="store_true", help="add to the results already at --out (other scenarios or servers)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any run failed (CI's smoke run)")
     args = parser.parse_args()
     scale: Scale = {"full": FULL, "quick": QUICK, "smoke": SMOKE}[args.scale]
@@ -107,6 +110,15 @@ def main() -> None:
         "command": " ".join([Path(sys.executable).name, "-m", "bench.run", *sys.argv[1:]]),
         "results": {},
     }
+    previous = Path(args.out).with_suffix(".json")
+    if args.add and previous.exists():
+        earlier = json.loads(previous.read_text())
+        for scenario, entries in earlier["results"].items():
+            for server, entry in entries.items():
+                results["results"].setdefault(scenario, {}).setdefault(server, entry)
+        results["command"] = f"{earlier['command']}; then {results['command']}"
+        results["repeat"] = f"{earlier['repeat']}/{results['repeat']}"
+    results["load_average_at_start"] = os.getloadavg()
     began = time.monotonic()
     for target in servers:
         say(f"installing {target.name}")
@@ -130,6 +142,7 @@ def main() -> None:
             results["results"].setdefault(scenario, {})[target.name] = summarize(runs)
             write(results, Path(args.out))
     results["minutes"] = round((time.monotonic() - began) / 60, 1)
+    results["load_average_at_end"] = os.getloadavg()
     write(results, Path(args.out))
     say(f"done in {results['minutes']} min: {args.out}.md")
     failed = [
