@@ -31,6 +31,19 @@ class ModuleConsumer(AsyncConsumer):
     room: Room | None = None
     peer: Peer | None = None
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' loop (await_many_dispatch) wraps every receive in a task and waits on it
+        # with asyncio.wait, to serve a channel layer as well; this consumer has none, so a
+        # plain loop does the same for less per message.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch closes stale DB connections before every message; this consumer
         # touches the database only from the runtime's threads, so the hot path skips that.
