@@ -96,7 +96,8 @@ class Room:
         return str(self.doc.get(text_name(byte_id), type=Text))
 
     def _on_transaction(self, event: TransactionEvent) -> None:
-        self._captured.append(event.update)
+        if event.update != protocol.EMPTY_UPDATE:  # a transaction that changed nothing
+            self._captured.append(event.update)
 
     def _watch(self, byte_id: int) -> None:
         if byte_id not in self._text_watch:
@@ -210,15 +211,16 @@ class Room:
         self._check_size(update)
         inserted = updates.items(update)
         updates.check(inserted)
+        before = self.doc.get_update()  # to undo a refused update, or drop what stays pending
         if inserted:
-            changes, complete = self._apply_guarded(update, peer.user_id, inserted)
+            changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
         else:  # deletions only: nothing to place
             changes, complete = self._apply_checked(update, peer.user_id)
         if not complete:
             # What integrated is kept, so everyone gets it, even when the sender is closed below
             # (found by tests/fuzz/test_room_fuzz.py with more examples).
             self._broadcast(changes, peer)
-            self._refuse_pending(peer, seq, changes)
+            self._refuse_pending(peer, seq, changes, before)
         elif self._broadcast_after_commit:
             self.rt.committer.submit(
                 self.module_id, update, peer, seq, then=lambda: self._broadcast(changes, peer)
@@ -259,7 +261,7 @@ class Room:
         return changes, complete
 
     def _apply_guarded(
-        self, update: bytes, author: int | None, inserted: list[updates.Item]
+        self, update: bytes, author: int | None, inserted: list[updates.Item], before: bytes
     ) -> tuple[list[bytes], bool]:
         """Apply an update that inserts items, and make sure the document still reads the same
         from its own encoding. An item whose origins contradict the document (the right one not
@@ -267,7 +269,6 @@ class Room:
         differently by every replica, Yjs included: such an update is undone and refused before
         anyone else sees it. Costs an encode/decode of the document; only the roots the update
         changed are compared (all of them when it changed none of the module's texts)."""
-        before = self.doc.get_update()
         self._touched_now.clear()
         changes, complete = self._apply_checked(update, author, inserted)
         if not changes:
@@ -286,14 +287,17 @@ class Room:
             raise ProtocolError("the update places items inconsistently (contradictory origins)")
         return changes, complete
 
-    def _refuse_pending(self, peer: Peer, seq: int, changes: list[bytes]) -> None:
+    def _refuse_pending(self, peer: Peer, seq: int, changes: list[bytes], before: bytes) -> None:
         """Keep what integrated (stored as such), drop what is pending by rebuilding the document
-        from its own encoding (which leaves pending structs out), and ask the peer to sync again:
-        a well-behaved client's sync step 2 then brings whatever the room lacks."""
+        from its state before the update plus what integrated (its own encoding would carry the
+        pending structs along, and Yrs integrates them there: found by tests/fuzz), and ask the
+        peer to sync again: a well-behaved client's sync step 2 then brings what the room lacks."""
         for change in changes:
             self.rt.committer.submit(self.module_id, change)
         rebuilt: Doc = Doc()
-        rebuilt.apply_update(self.doc.get_update())
+        rebuilt.apply_update(before)
+        for change in changes:
+            rebuilt.apply_update(change)
         self._attach(rebuilt)
         peer.strikes += 1
         if peer.strikes > 3:
