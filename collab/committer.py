@@ -79,6 +79,7 @@ class Committer:
                 batch, self._pending = self._pending, []
                 await self._commit(batch)
                 self._after(batch)
+                del batch  # it holds peers (and their rooms) while this task waits for the next
 
     async def _commit(self, batch: list[Entry]) -> None:
         rows = [(module_id, data) for module_id, data, _, _, _ in batch if data is not None]

@@ -48,6 +48,7 @@ class Materializer:
     async def store(self, rooms: set[Room]) -> bool:
         """Store what changed in `rooms` now; False (and the rooms marked again) on failure."""
         async with self._lock:
+            self._marked.difference_update(rooms)  # taken now (an unloading room must not linger)
             batch = [(room, room.take_writes()) for room in rooms]
             writes = [write for _, taken in batch for write in taken]
             if not writes:

@@ -14,7 +14,7 @@ from pycrdt import Doc
 
 from bytes_app.models import Byte
 
-from . import auth, protocol, store
+from . import auth, memory, protocol, store
 from .peer import CloseCode, Peer
 from .room import Room
 
@@ -49,9 +49,13 @@ class Rooms:
         self.loads = 0
         self.unloads = 0
         self.heals = 0
+        self._unloads_trimmed = 0
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def all(self) -> list[Room]:
+        return list(self._rooms.values())
 
     def loaded(self, module_id: int) -> Room | None:
         return self._rooms.get(module_id)
@@ -115,22 +119,27 @@ class Rooms:
         room.unload_handle = asyncio.get_running_loop().call_later(delay, self._start_unload, room)
 
     def _start_unload(self, room: Room) -> None:
-        if room.peers or self._rooms.get(room.module_id) is not room:
+        if room.peers or room.closing or self._rooms.get(room.module_id) is not room:
             return
-        task = asyncio.ensure_future(self._unload(room))
-        self._unloading[room.module_id] = task
-        task.add_done_callback(lambda _t: self._unloading.pop(room.module_id, None))
+        self._unloading[room.module_id] = asyncio.ensure_future(self._unload(room))
 
     async def _unload(self, room: Room) -> None:
         room.closing = True
         try:
-            await room.materialize()
-        except Exception:
-            logger.exception("module %s: materializing before unload failed", room.module_id)
-        await self.rt.committer.flush()
-        self._rooms.pop(room.module_id, None)
-        await self.rt.hub.leave_room(room.module_id)
-        self.unloads += 1
+            try:
+                await room.materialize()
+            except Exception:
+                logger.exception("module %s: materializing before unload failed", room.module_id)
+            await self.rt.committer.flush()
+            self._rooms.pop(room.module_id, None)
+            await self.rt.hub.leave_room(room.module_id)
+            room.dispose()
+            self.unloads += 1
+        finally:
+            # Here, not in a done callback: between the task's end and its callbacks, open()
+            # would find a finished task, whose await does not yield, and spin on it for ever
+            # (found by `python -m bench.load`: a process stuck at 100% CPU).
+            del self._unloading[room.module_id]
 
     # --- events from other processes and from REST writes -----------------------------------
 
@@ -223,6 +232,9 @@ class Rooms:
             for peer in room.peers:
                 if now - peer.last_sent >= KEEPALIVE_SECONDS:
                     peer.push(protocol.KEEPALIVE)
+        if self.unloads != self._unloads_trimmed:
+            self._unloads_trimmed = self.unloads
+            memory.give_back()
         if now - self._last_heartbeat >= self.rt.config.KB_HEARTBEAT_SECONDS:
             # Say how far this process's broadcasts have got in each room it served, so that
             # a process that lost the last ones (and so saw no gap) notices and heals.
