@@ -48,6 +48,7 @@ class Hub:
         self._seq: Counter[int] = Counter()
         self._seen: dict[tuple[str, int], int] = {}
         self._users: Counter[int] = Counter()
+        self.groups: set[str] = set()  # the channel-layer groups this process has joined
         self._start_lock = asyncio.Lock()
         self.degraded = False
         self.published = 0
@@ -65,6 +66,7 @@ class Hub:
     async def join_room(self, module_id: int) -> None:
         if self.shared:
             await self._start()
+            self.groups.add(room_group(module_id))
             await self._guard(self.layer.group_add(room_group(module_id), self.channel))
 
     async def leave_room(self, module_id: int) -> None:
@@ -72,12 +74,14 @@ class Hub:
         for key in [key for key in self._seen if key[1] == module_id]:
             del self._seen[key]
         if self.shared and self.channel is not None:
+            self.groups.discard(room_group(module_id))
             await self._guard(self.layer.group_discard(room_group(module_id), self.channel))
 
     async def join_user(self, user_id: int) -> None:
         self._users[user_id] += 1
         if self.shared and self._users[user_id] == 1:
             await self._start()
+            self.groups.add(user_group(user_id))
             await self._guard(self.layer.group_add(user_group(user_id), self.channel))
 
     async def leave_user(self, user_id: int) -> None:
@@ -85,6 +89,7 @@ class Hub:
         if self._users[user_id] <= 0:
             del self._users[user_id]
             if self.shared and self.channel is not None:
+                self.groups.discard(user_group(user_id))
                 await self._guard(self.layer.group_discard(user_group(user_id), self.channel))
 
     # --- sending ----------------------------------------------------------------------------

@@ -85,6 +85,20 @@ class Runtime:
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task failed", exc_info=task.exception())
 
+    def stats(self) -> dict[str, int]:
+        """What this process holds (for operators and the load suite: rooms must unload)."""
+        rooms = self.rooms
+        return {
+            "rooms": len(rooms),
+            "connections": sum(len(room.peers) for room in rooms.all()),
+            "users": len(rooms.by_user),
+            "rooms_loaded_total": rooms.loads,
+            "rooms_unloaded_total": rooms.unloads,
+            "heals_total": rooms.heals,
+            "channel_groups": len(self.hub.groups),
+            "background_tasks": len(self._tasks),
+        }
+
     async def run_db(self, fn: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None) -> T:
         return await self.loop.run_in_executor(executor or self._db, partial(_in_db_thread, fn, *args))
 

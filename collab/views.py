@@ -1,0 +1,56 @@
+"""Operators' view of this server process: what the collab layer holds right now."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .runtime import Runtime, existing_runtime
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 where it is not available)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+async def _stats(runtime: Runtime) -> dict[str, int]:
+    return runtime.stats()
+
+
+class CollabStatusView(APIView):
+    """Staff only: rooms, sockets and channel-layer groups held by the process that answers
+    (with several processes, ask each one on its own address)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "CollabStatus",
+                {
+                    "pid": serializers.IntegerField(),
+                    "rss_bytes": serializers.IntegerField(),
+                    "collab": serializers.DictField(child=serializers.IntegerField(), allow_null=True),
+                },
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        runtime = existing_runtime()
+        collab: dict[str, Any] | None = None
+        if runtime is not None:
+            # Read on the runtime's own loop: its dictionaries change only there.
+            collab = asyncio.run_coroutine_threadsafe(_stats(runtime), runtime.loop).result(timeout=5)
+        return Response({"pid": os.getpid(), "rss_bytes": rss_bytes(), "collab": collab})

@@ -1,0 +1,75 @@
+"""Rooms unload once their last socket has gone, and nothing of them stays behind: the load
+suite (`python -m bench.load`, cycles) found every unloaded room kept alive, document and all."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+import pytest
+
+from collab import runtime as collab_runtime
+
+from .client import YClient
+from .conftest import db_call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_an_unloaded_room_is_freed_with_its_document(team, module_url):
+    client = YClient(module_url(team["editor"], extra="&ack=1"))
+    assert await client.connect()
+    await client.sync()
+    await client.type(team["byte"].pk, 0, "kept ")
+    await client.until(lambda: client.saved == client.sent_writes)
+    rt = collab_runtime.runtime()
+    room = rt.rooms.loaded(team["deploy"].pk)
+    assert room is not None
+    # pycrdt holds observers, and the document they watch, from native code (Room.dispose).
+    room_ref, doc_ref = weakref.ref(room), weakref.ref(room.doc)
+    del room
+    await client.close()
+    await until(lambda: len(rt.rooms) == 0)  # tests unload at once (KB_ROOM_IDLE_SECONDS = 0)
+    gc.collect()
+    assert room_ref() is None, "the unloaded room is still alive"
+    assert doc_ref() is None
+
+    # ...and the module loads again with what was typed.
+    again = YClient(module_url(team["owner"]))
+    assert await again.connect()
+    await again.sync()
+    assert str(again.text(team["byte"].pk)).startswith("kept ")
+    await again.close()
+
+
+async def test_status_tells_staff_what_the_process_holds(team, module_url, client_for, make_user):
+    client = YClient(module_url(team["editor"]))
+    assert await client.connect()
+    await client.sync()
+    staff = await db_call(make_user)("ops")
+    staff.is_staff = True
+    await db_call(staff.save)()
+
+    def get_status(user):  # a REST request, on a thread, while the runtime's loop runs here
+        return client_for(user).get("/api/collab/status/")
+
+    response = await db_call(get_status)(staff)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["collab"]["rooms"] == 1
+    assert body["collab"]["connections"] == 1
+    assert body["rss_bytes"] > 0
+
+    for outsider in (team["owner"], None):  # a workspace owner is not an operator
+        refused = await db_call(get_status)(outsider)
+        assert refused.status_code in (401, 403), refused.content
+        assert "collab" not in refused.json()
+    await client.close()
