@@ -87,7 +87,7 @@ def updates_from_edits(edits: list[tuple[int, str]]) -> list[bytes]:
     doc: Doc = Doc(client_id=2)
     doc.apply_update(seed_doc().get_update())
     out: list[bytes] = []
-    doc.observe(lambda event: out.append(event.update))
+    watch = doc.observe(lambda event: out.append(event.update))
     text = doc.get("byte:1", type=Text)
     for position, value in edits:
         current = str(text)
@@ -96,6 +96,7 @@ def updates_from_edits(edits: list[tuple[int, str]]) -> list[bytes]:
             text.insert(at, value)
         elif current:
             del text[0 : len(current[:1].encode())]
+    doc.unobserve(watch)  # an observed document is never freed (see Room.dispose)
     return out
 
 
