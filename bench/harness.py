@@ -32,6 +32,9 @@ class Load:
     connect_spread: float = 2.0
     flooders: int = 0
     generators: int = 1
+    # Count every delivery: typing starts once all clients are connected, and each receiver's
+    # markers are tallied per room, so run_load reports updates that never arrived.
+    account: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def clients(self) -> list[dict[str, Any]]:
@@ -51,6 +54,7 @@ class Load:
                         "text": room.text,
                         "role": role,
                         "user": index,
+                        **({"room": room.document} if self.account else {}),
                     }
                 )
                 index += 1
@@ -87,6 +91,9 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
         "start_at": start_at,
         **load.extra,
     }
+    if load.account:
+        config["type_from"] = start_at + load.connect_spread + 1.0
+        config.setdefault("drain", 5.0)
     cpu_before, rss_before = target.cpu_seconds(), target.rss()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     scratch = Path(tempfile.mkdtemp(prefix="kb-bench-"))
@@ -105,8 +112,11 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
         generator.stdin.write(json.dumps(spec).encode())
         generator.stdin.close()
     peak_rss = rss_before
+    timeline: list[tuple[float, int]] = []  # (seconds since start_at, server RSS)
     while any(generator.poll() is None for generator in generators):
-        peak_rss = max(peak_rss, target.rss())
+        rss = target.rss()
+        peak_rss = max(peak_rss, rss)
+        timeline.append((time.monotonic() - start_at, rss))
         time.sleep(0.5)
     outputs = [json.loads((scratch / f"{number}.json").read_text()) for number in range(len(generators))]
     shutil.rmtree(scratch, ignore_errors=True)
@@ -121,8 +131,20 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
         for table in ("errors", "closed"):
             for key, count in output[table].items():
                 merged_errors[f"{table}:{key}"] = merged_errors.get(f"{table}:{key}", 0) + count
+    sent_by_room: dict[str, int] = {}
+    received_by_room: dict[str, int] = {}
+    for output in outputs:
+        for table, merged in (("sent_by_room", sent_by_room), ("received_by_room", received_by_room)):
+            for room, count in output.get(table, {}).items():
+                merged[room] = merged.get(room, 0) + count
+    receivers = load.editors_per_room + load.observers_per_room - 1
+    expected = sum(sent * receivers for sent in sent_by_room.values())
+    missing = sum(
+        max(0, sent * receivers - received_by_room.get(room, 0)) for room, sent in sent_by_room.items()
+    )
     return {
         "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
         "max_ms": float(latencies.max()) if len(latencies) else float("nan"),
         "deliveries_per_s": len(latencies) / measured if measured > 0 else 0.0,
@@ -140,4 +162,13 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
         / max(1, load.editors_per_room)
         / wall,
         "problems": merged_errors,
+        **(
+            {
+                "expected_deliveries": expected,
+                "missing_deliveries": missing,
+                "rss_timeline": timeline,
+            }
+            if load.account
+            else {}
+        ),
     }

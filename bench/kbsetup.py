@@ -1,6 +1,7 @@
 """Create the benchmark's data in kb's database: `python -m bench.kbsetup <modules> [bytes_per_module]`.
 
-Prints JSON: one {"module", "byte"} per module and the API token of the bench user.
+Prints JSON: one {"module", "byte"} per module, the API token of the bench user and that of a
+staff user (for GET /api/collab/status/).
 Runs with the environment of the kb server under test (DATABASE_URL etc.).
 """
 
@@ -27,6 +28,9 @@ def main(modules: int, bytes_per_module: int = 1) -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     user, _ = get_user_model().objects.get_or_create(username="bench")
     token, _ = Token.objects.get_or_create(user=user)
+    # The operator who reads GET /api/collab/status/ (bench/load.py).
+    admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True})
+    admin_token, _ = Token.objects.get_or_create(user=admin)
     workspace = Workspace.objects.filter(name="Bench").first() or services.workspace_create(
         user=user, name="Bench"
     )
@@ -38,7 +42,7 @@ def main(modules: int, bytes_per_module: int = 1) -> dict:
         for extra in range(len(byte_ids), bytes_per_module):
             byte_ids.append(services.byte_create(module=module, user=user, title=f"b{extra}").pk)
         rooms.append({"module": module.pk, "byte": byte_ids[0], "bytes": byte_ids})
-    return {"rooms": rooms, "token": token.key}
+    return {"rooms": rooms, "token": token.key, "admin_token": admin_token.key}
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ class Results:
     flood_deliveries: int = 0
     closed: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    # per room (the spec's "room" key): updates typed, and markers received by its other clients
+    sent_by_room: dict[str, int] = field(default_factory=dict)
+    received_by_room: dict[str, int] = field(default_factory=dict)
 
     def count(self, table: dict[str, int], key: str) -> None:
         table[key] = table.get(key, 0) + 1
@@ -107,6 +110,9 @@ async def run_client(spec: dict[str, Any], config: dict[str, Any], results: Resu
                         results.flood_deliveries += 1
                     found = latencies_ms(message, now)
                     results.deliveries += len(found)
+                    if "room" in spec:
+                        room = spec["room"]
+                        results.received_by_room[room] = results.received_by_room.get(room, 0) + len(found)
                     if now / 1e9 >= warmup_until:
                         results.latencies.extend(found)
         except websockets.ConnectionClosed as closed:
@@ -140,11 +146,16 @@ async def _type(
 ) -> None:
     editor = Editor(spec["text"])
     interval = 1.0 / config["rate"]
+    # With "type_from", nobody types before every client has connected, so that each update
+    # has a known set of receivers and a missing delivery is a drop, not a late arrival.
+    await asyncio.sleep(max(0.0, config.get("type_from", 0.0) - time.monotonic()))
     await asyncio.sleep(random.random() * interval)
     tick = time.monotonic()
     while tick < stop_at:
         await socket.send(dialect.wrap(editor.type()))
         results.sent += 1
+        if "room" in spec:
+            results.sent_by_room[spec["room"]] = results.sent_by_room.get(spec["room"], 0) + 1
         if config.get("cursor", True):
             await socket.send(dialect.wrap(editor.cursor(spec["user"])))
         tick += interval
@@ -183,6 +194,8 @@ async def main(config: dict[str, Any]) -> dict[str, Any]:
         "deliveries": results.deliveries,
         "closed": results.closed,
         "errors": results.errors,
+        "sent_by_room": results.sent_by_room,
+        "received_by_room": results.received_by_room,
         "cpu_seconds": time.process_time() - cpu_before,
         "wall_seconds": time.monotonic() - start,
     }
