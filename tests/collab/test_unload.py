@@ -73,3 +73,27 @@ async def test_status_tells_staff_what_the_process_holds(team, module_url, clien
         assert refused.status_code in (401, 403), refused.content
         assert "collab" not in refused.json()
     await client.close()
+
+
+async def test_opening_a_module_just_as_its_room_finishes_unloading(team, module_url, monkeypatch):
+    """An open() that runs after the unload task's last step, before anything the task's end
+    scheduled, used to find the finished task still registered; awaiting a finished task does
+    not yield, so it spun for ever (found by the load suite: a process at 100% CPU)."""
+    client = YClient(module_url(team["editor"]))
+    assert await client.connect()
+    await client.sync()
+    rt = collab_runtime.runtime()
+    module_id = team["deploy"].pk
+    leave_room = rt.hub.leave_room
+    opened: list[asyncio.Task] = []
+
+    async def leave_and_reopen(module: int) -> None:
+        await leave_room(module)
+        # queued now: runs right after the unload task ends, ahead of its done callbacks
+        opened.append(asyncio.ensure_future(rt.rooms.open(module)))
+
+    monkeypatch.setattr(rt.hub, "leave_room", leave_and_reopen)
+    await client.close()
+    await until(lambda: bool(opened))
+    room = await asyncio.wait_for(opened[0], 5)
+    assert room is rt.rooms.loaded(module_id) and not room.closing
