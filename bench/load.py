@@ -206,12 +206,14 @@ def status(target: Kb, token: str) -> list[dict[str, Any]]:
 
 
 def redis_groups(target: Kb) -> int:
+    """Group channels some process still subscribes to (kb's layer is channels-redis pub/sub:
+    a group is a Redis pub/sub channel, `<prefix>__group__<name>`, not a key)."""
     if target.count == 1:
         return 0
     import redis
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    return sum(1 for _ in client.scan_iter(f"{target.prefix}*group*"))
+    return len(client.pubsub_channels(f"{target.prefix}__group__*"))
 
 
 def wait_until_idle(target: Kb, token: str, limit: float) -> tuple[list[dict[str, Any]], float]:
