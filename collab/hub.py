@@ -183,17 +183,22 @@ class Hub:
             return
         module_id, origin, seq = int(message["room"]), message["origin"], int(message["seq"])
         key = (origin, module_id)
-        last = self._seen.get(key)
+        # Nothing heard yet from this process for this room counts as having seen 0: its first
+        # messages may have been lost too (it restarted, as a new origin, during an outage).
+        # When they preceded this room's load instead, the heal is one needless reload.
+        last = self._seen.get(key, 0)
         if message["type"] == "kb.seq":  # a heartbeat: behind it means we lost the last messages
-            if last is not None and seq > last:
+            if seq > last:
                 self._seen[key] = seq
                 self.rt.rooms.remote(module_id, [], gap=True)
             return
         if message["type"] != "kb.room":
             return
-        if seq:  # 0: sent from a thread (a management command), outside any sequence
-            self._seen[key] = seq
-        gap = last is not None and seq > last + 1
+        if not seq:  # sent from a thread (a management command), outside any sequence
+            self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]])
+            return
+        self._seen[key] = seq
+        gap = seq > last + 1
         self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]], gap=gap)
 
     async def shutdown(self) -> None:
