@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
-
-logger = logging.getLogger(__name__)
+from collections.abc import Callable
 
 
-def _load_trim():  # type: ignore[no-untyped-def]
+def _load_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name).malloc_trim if name else None

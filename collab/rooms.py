@@ -119,7 +119,7 @@ class Rooms:
         room.unload_handle = asyncio.get_running_loop().call_later(delay, self._start_unload, room)
 
     def _start_unload(self, room: Room) -> None:
-        if room.peers or room.closing or self._rooms.get(room.module_id) is not room:
+        if room.peers or room.module_id in self._unloading or self._rooms.get(room.module_id) is not room:
             return
         self._unloading[room.module_id] = asyncio.ensure_future(self._unload(room))
 
