@@ -121,10 +121,13 @@ class Rooms:
     def _start_unload(self, room: Room) -> None:
         if room.peers or room.module_id in self._unloading or self._rooms.get(room.module_id) is not room:
             return
+        # Closing from now, not from the task's first step: a socket accepted meanwhile checks
+        # this flag and takes the next room; one that joined this room would be unloaded with
+        # it, and its edits would no longer be captured once the room drops its document.
+        room.closing = True
         self._unloading[room.module_id] = asyncio.ensure_future(self._unload(room))
 
     async def _unload(self, room: Room) -> None:
-        room.closing = True
         try:
             try:
                 await room.materialize()

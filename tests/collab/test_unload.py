@@ -97,3 +97,19 @@ async def test_opening_a_module_just_as_its_room_finishes_unloading(team, module
     await until(lambda: bool(opened))
     room = await asyncio.wait_for(opened[0], 5)
     assert room is rt.rooms.loaded(module_id) and not room.closing
+
+
+async def test_a_room_is_closing_from_the_moment_its_unload_is_scheduled(team, module_url):
+    """A socket accepted between the unload's scheduling and its first step saw a room not yet
+    closing, joined it, and was unloaded with it."""
+    client = YClient(module_url(team["editor"]))
+    assert await client.connect()
+    await client.sync()
+    rt = collab_runtime.runtime()
+    room = rt.rooms.loaded(team["deploy"].pk)
+    assert room is not None
+    room.leave(next(iter(room.peers)))  # as the socket's close would
+    rt.rooms._start_unload(room)
+    assert room.closing, "a consumer checking now would join a room about to unload"
+    await until(lambda: len(rt.rooms) == 0)
+    await client.close()
