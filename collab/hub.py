@@ -152,8 +152,19 @@ class Hub:
         if self.degraded:
             self.degraded = False
             logger.warning("channel layer is back: healing every room from the database")
-            self.rt.rooms.heal_all()
+            self.rt.spawn(self._recovered())
         return True
+
+    async def _recovered(self) -> None:
+        """Subscribe to every group again, then heal. After Redis came back empty,
+        channels-redis still counts its old subscriptions as live and does not renew them: the
+        process heard nothing more from the others (found by the soak; a heal covers only what
+        was missed before it)."""
+        if self.shared and self.channel is not None:
+            for group in list(self.groups):
+                await self._guard(self.layer.group_discard(group, self.channel))
+                await self._guard(self.layer.group_add(group, self.channel))
+        self.rt.rooms.heal_all()
 
     # --- receiving --------------------------------------------------------------------------
 
