@@ -236,7 +236,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     idle_limit = 60.0
     # Warm up (imports, thread pools, the database connections), let it unload, then measure.
     warm_failures, _ = asyncio.run(_cycles(urls[: min(50, len(urls))], 100, 10))
-    _, _ = wait_until_idle(target, token, idle_limit)
+    wait_until_idle(target, token, idle_limit)
     before = target.rss()
     peak = before
     sampling = threading.Event()
