@@ -252,7 +252,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     peak = max(peak, target.rss())
     first_peak = peak
     loaded = sum((answer["collab"] or {}).get("rooms_loaded_total", 0) for answer in status(target, token))
-    answers, waited = wait_until_idle(target, token, idle_limit)
+    waited = wait_until_idle(target, token, idle_limit)[1]
     time.sleep(6)  # one more chores tick, for whatever the last unload leaves to return
     after = target.rss()
     # A second wave: what the first left behind is reused, or it was a leak.
