@@ -1,5 +1,23 @@
 // REST client: same-origin fetch with the session cookie, CSRF header on writes, JSON errors.
-import type { Byte, ByteRef, Link, Module, ModuleNode, Page, Revision, SearchResult, User, Workspace } from './types'
+import type {
+  Byte,
+  ByteRef,
+  ChatPage,
+  Comment,
+  EventPage,
+  InboxItem,
+  Link,
+  Member,
+  Module,
+  ModuleNode,
+  Page,
+  Revision,
+  SearchResult,
+  Thread,
+  ThreadList,
+  User,
+  Workspace,
+} from './types'
 
 export class ApiError extends Error {
   constructor(
@@ -112,4 +130,35 @@ export const api = {
   backlinks: (id: number) => request<ByteRef[]>('GET', `/api/bytes/${id}/backlinks/`),
   revisions: (id: number) => request<Page<Revision>>('GET', `/api/bytes/${id}/revisions/?page_size=100`),
   restore: (id: number, revision: number) => request<Byte>('POST', `/api/bytes/${id}/revisions/${revision}/restore/`),
+
+  members: (workspace: number) =>
+    request<Page<Member> | Member[]>('GET', `/api/workspaces/${workspace}/members/?page_size=500`).then((data) =>
+      Array.isArray(data) ? data : data.results,
+    ),
+  updateWorkspace: (id: number, body: { viewers_can_comment?: boolean }) =>
+    request<Workspace>('PATCH', `/api/workspaces/${id}/`, { body }),
+
+  // Discussions. Sends carry a client-chosen client_id: a retry with the same one never duplicates.
+  threads: (byte: number) => request<ThreadList>('GET', `/api/bytes/${byte}/threads/`),
+  createThread: (byte: number, body: { body: string; client_id: string; anchor?: { start: string; end: string; quote: string } }) =>
+    request<Thread>('POST', `/api/bytes/${byte}/threads/`, { body }),
+  reply: (thread: number, body: { body: string; client_id: string }) =>
+    request<Comment>('POST', `/api/threads/${thread}/comments/`, { body }),
+  editComment: (id: number, body: string) => request<Comment>('PATCH', `/api/comments/${id}/`, { body: { body } }),
+  resolveThread: (id: number) => request<Thread>('POST', `/api/threads/${id}/resolve/`),
+  reopenThread: (id: number) => request<Thread>('POST', `/api/threads/${id}/reopen/`),
+  byteEvents: (byte: number, since: number) =>
+    request<EventPage>('GET', `/api/bytes/${byte}/discussion/events/${query({ since })}`),
+
+  chat: (module: number, before?: number) => request<ChatPage>('GET', `/api/modules/${module}/chat/${query({ before })}`),
+  sendChat: (module: number, body: { body: string; client_id: string }) =>
+    request<Comment>('POST', `/api/modules/${module}/chat/`, { body }),
+  chatEvents: (module: number, since: number) =>
+    request<EventPage>('GET', `/api/modules/${module}/chat/events/${query({ since })}`),
+
+  inbox: (options: { unread?: boolean; page?: number } = {}) =>
+    request<Page<InboxItem>>('GET', `/api/inbox/${query({ unread: options.unread ? 1 : undefined, page: options.page })}`),
+  inboxUnread: () => request<{ unread: number }>('GET', '/api/inbox/unread/'),
+  markRead: (id: number) => request<InboxItem>('POST', `/api/inbox/${id}/read/`),
+  markAllRead: () => request<{ unread: number }>('POST', '/api/inbox/read-all/'),
 }
