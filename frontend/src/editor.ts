@@ -4,8 +4,10 @@
 import { defaultKeymap } from '@codemirror/commands'
 import { markdown, markdownLanguage } from '@codemirror/lang-markdown'
 import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
-import { EditorState } from '@codemirror/state'
+import { EditorState, StateEffect, StateField } from '@codemirror/state'
 import {
+  Decoration,
+  type DecorationSet,
   drawSelection,
   EditorView,
   highlightActiveLine,
@@ -28,6 +30,8 @@ const theme = EditorView.theme({
     backgroundColor: 'var(--selection)',
   },
   // Teammates' names stay visible next to their carets (not only on hover).
+  '.cm-passage': { backgroundColor: 'var(--passage)', borderBottom: '2px solid var(--passage-line)' },
+  '.cm-passage-active': { backgroundColor: 'var(--passage-active)' },
   '.cm-ySelectionInfo': { opacity: '1', fontFamily: 'var(--sans)', borderRadius: '3px 3px 3px 0', top: '-1.35em', padding: '0 4px' },
 })
 
@@ -44,6 +48,44 @@ const markdownStyle = HighlightStyle.define([
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator, tags.labelName], color: 'var(--muted)' },
   { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' },
 ])
+
+/** Passages that discussion threads point at, drawn under the text. */
+export interface Passage {
+  from: number
+  to: number
+  thread: number
+  active: boolean
+}
+
+const setPassages = StateEffect.define<Passage[]>()
+
+const passages = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(decorations, transaction) {
+    let next = decorations.map(transaction.changes)
+    for (const effect of transaction.effects) {
+      if (!effect.is(setPassages)) continue
+      const length = transaction.state.doc.length
+      const ranges = effect.value
+        .filter((passage) => passage.from < passage.to && passage.to <= length)
+        .sort((a, b) => a.from - b.from || a.to - b.to)
+        .map((passage) =>
+          Decoration.mark({
+            class: passage.active ? 'cm-passage cm-passage-active' : 'cm-passage',
+            attributes: { 'data-thread': String(passage.thread) },
+          }).range(passage.from, passage.to),
+        )
+      next = Decoration.set(ranges, true)
+    }
+    return next
+  },
+  provide: (field) => EditorView.decorations.from(field),
+})
+
+/** Highlight these passages (replacing the ones drawn before). */
+export function showPassages(view: EditorView, list: Passage[]): void {
+  view.dispatch({ effects: setPassages.of(list) })
+}
 
 export interface EditorHandle {
   view: EditorView
@@ -75,6 +117,7 @@ export function createEditor(options: {
         EditorView.editable.of(!options.readOnly),
         EditorView.contentAttributes.of({ 'aria-label': options.label, 'aria-multiline': 'true' }),
         yCollab(options.text, options.awareness, { undoManager }),
+        passages,
         theme,
       ],
     }),

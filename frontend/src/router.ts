@@ -5,10 +5,12 @@ export type Route =
   | { name: 'home' }
   | { name: 'workspace'; workspace: number }
   | { name: 'module'; workspace: number; module: number; byte: number | null }
+  | { name: 'inbox' }
   | { name: 'notFound' }
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { name: 'home' }
+  if (pathname === '/inbox' || pathname === '/inbox/') return { name: 'inbox' }
   const match = /^\/w\/(\d+)(?:\/m\/(\d+)(?:\/b\/(\d+))?)?\/?$/.exec(pathname)
   if (!match) return { name: 'notFound' }
   const workspace = Number(match[1])

@@ -3,15 +3,20 @@ import { useEffect, useState } from 'preact/hooks'
 
 import { api, onSignedOut } from '../api'
 import type { ByteEntry } from '../collab'
+import { channel } from '../discuss'
 import { isTyping, useAsync, useShortcut } from '../hooks'
+import { followInbox } from '../inbox'
+import { clearOutbox } from '../outbox'
 import { closeAllRooms, unsavedEverywhere } from '../rooms'
 import { interceptLinkClick, navigate, useRoute, workspaceUrl } from '../router'
 import { reportError } from '../toast'
-import { canWrite, type User, type Workspace } from '../types'
+import { canComment, canWrite, type User, type Workspace } from '../types'
 import { ConfirmDialog } from './Dialog'
 import { Help } from './Help'
+import { InboxButton, InboxPage } from './Inbox'
 import { Login } from './Login'
 import { ModuleView } from './ModuleView'
+import { OnlineUsers } from './Online'
 import { Search } from './Search'
 import { Toaster } from './Toaster'
 import { Tree } from './Tree'
@@ -38,14 +43,31 @@ export function App() {
 
 function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
   const route = useRoute()
-  const [workspaces] = useAsync(api.workspaces, [user.id])
+  const [workspaces, reloadWorkspaces] = useAsync(api.workspaces, [user.id])
+
+  // The discussions' live channel and the inbox count, for as long as this user is signed in.
+  useEffect(() => {
+    channel.start()
+    const stopInbox = followInbox()
+    return () => {
+      stopInbox()
+      channel.stop()
+      clearOutbox()
+    }
+  }, [user.id])
   const [sidebarOpen, setSidebarOpen] = useState(false)
   const [helpOpen, setHelpOpen] = useState(false)
   const [confirmSignOut, setConfirmSignOut] = useState(false)
   const [moduleBytes, setModuleBytes] = useState<ByteEntry[]>([])
 
   const list: Workspace[] = workspaces.state === 'ready' ? workspaces.value : []
-  const workspaceId = route.name === 'workspace' || route.name === 'module' ? route.workspace : null
+  // The inbox spans workspaces: the sidebar keeps showing the one used last.
+  const workspaceId =
+    route.name === 'workspace' || route.name === 'module'
+      ? route.workspace
+      : route.name === 'inbox'
+        ? (list.find((item) => item.id === Number(localStorage.getItem(LAST_WORKSPACE))) ?? list[0])?.id ?? null
+        : null
   const workspace = list.find((item) => item.id === workspaceId) ?? null
 
   // "/" opens the workspace used last (or the first one).
@@ -106,11 +128,13 @@ function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
         moduleId={route.module}
         byteId={route.byte}
         writable={writable}
+        canComment={canComment(workspace)}
         tree={tree.state === 'ready' ? tree.value : []}
         onBytes={setModuleBytes}
       />
     )
-  else if (workspace) page = <WorkspaceHome workspace={workspace} />
+  else if (route.name === 'inbox') page = <InboxPage />
+  else if (workspace) page = <WorkspaceHome workspace={workspace} onChanged={reloadWorkspaces} />
 
   return (
     <div class={`layout${sidebarOpen ? ' sidebar-open' : ''}`} onClick={interceptLinkClick}>
@@ -137,6 +161,7 @@ function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
               ))}
             </select>
           )}
+          <InboxButton />
         </div>
         {workspace && <Search workspace={workspace.id} />}
         {workspace && tree.state === 'ready' && (
@@ -150,6 +175,7 @@ function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
             onChanged={reloadTree}
           />
         )}
+        {workspace && <OnlineUsers workspace={workspace.id} me={user} />}
         <div class="sidebar-bottom">
           <span class="whoami" title={workspace ? `${workspace.role} of ${workspace.name}` : undefined}>
             <span class="avatar avatar-small avatar-me" aria-hidden="true">
@@ -181,6 +207,7 @@ function Wiki({ user, onSignedOut }: { user: User; onSignedOut: () => void }) {
           </button>
           <span class="brand">kb</span>
           <span class="mobile-title">{workspace?.name}</span>
+          <InboxButton testId="inbox-button-mobile" />
         </div>
         {page}
       </main>

@@ -4,13 +4,15 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 
 import { api, ApiError } from '../api'
 import type { ByteEntry, ModuleRoom, Peer, RoomStatus } from '../collab'
+import { ByteDiscussion } from '../conversation'
 import type { EditorHandle } from '../editor'
 import { isTyping, useShortcut } from '../hooks'
 import { normalizeTarget } from '../links'
 import { byteUrl, moduleUrl, navigate } from '../router'
 import { reportError, toast } from '../toast'
-import type { Byte, ByteRef, Link } from '../types'
+import type { Byte, ByteRef, Link, User } from '../types'
 import { ConfirmDialog } from './Dialog'
+import { Discussion, useConversation } from './Discussion'
 import { Editor } from './Editor'
 import { History, timeAgo } from './History'
 import { LinksPanel } from './LinksPanel'
@@ -32,7 +34,12 @@ interface BytePageProps {
   bytes: ByteEntry[]
   peers: Peer[]
   writable: boolean
+  me: User
+  canComment: boolean
 }
+
+type Side = 'history' | 'discussion' | null
+const DISCUSSION_KEY = 'kb:discussion'
 
 export function BytePage(props: BytePageProps) {
   const { room, byteId } = props
@@ -43,9 +50,30 @@ export function BytePage(props: BytePageProps) {
   const [links, setLinks] = useState<Link[] | null>(null)
   const [backlinks, setBacklinks] = useState<ByteRef[] | null>(null)
   const [mode, setMode] = useState<Mode>(() => (localStorage.getItem(MODE_KEY) as Mode | null) ?? 'split')
-  const [historyOpen, setHistoryOpen] = useState(false)
+  // One side panel at a time: the history or the discussion (remembered; a link to a thread opens it).
+  const [side, setSide] = useState<Side>(() =>
+    /^#thread-\d+$/.test(location.hash) || localStorage.getItem(DISCUSSION_KEY) === 'open' ? 'discussion' : null,
+  )
+  const historyOpen = side === 'history'
+  const setHistoryOpen = (open: boolean | ((open: boolean) => boolean)): void =>
+    setSide((now) => ((typeof open === 'function' ? open(now === 'history') : open) ? 'history' : now === 'history' ? null : now))
+  const toggleDiscussion = (): void => {
+    const next = side === 'discussion' ? null : 'discussion'
+    localStorage.setItem(DISCUSSION_KEY, next ? 'open' : 'closed')
+    setSide(next)
+  }
   const [confirmDelete, setConfirmDelete] = useState(false)
   const editor = useRef<EditorHandle | null>(null)
+  // The editor as state too, so the discussion can draw its passages in a new one (mode switch).
+  const [editorHandle, setEditorHandle] = useState<EditorHandle | null>(null)
+  const [discussion, setDiscussion] = useState<ByteDiscussion | null>(null)
+  useEffect(() => {
+    const opened = new ByteDiscussion(byteId, props.me)
+    void opened.open()
+    setDiscussion(opened)
+    return () => opened.close()
+  }, [byteId, props.me.id])
+  useConversation(discussion)
   const seen = useRef<number | null>(null)
   if (entry) seen.current = byteId
   const deleted = props.status.loaded && !entry && seen.current === byteId
@@ -59,7 +87,6 @@ export function BytePage(props: BytePageProps) {
   useEffect(() => {
     setMeta(null)
     setNotFound(false)
-    setHistoryOpen(false)
     api.byte(byteId).then(
       (byte) => {
         setMeta(byte)
@@ -160,7 +187,7 @@ export function BytePage(props: BytePageProps) {
   }
 
   return (
-    <article class={`byte${historyOpen ? ' with-history' : ''}`} aria-label={title || 'Byte'}>
+    <article class={`byte${side ? ' with-side' : ''}`} aria-label={title || 'Byte'}>
       <header class="byte-header">
         <div class="byte-heading">
           <TitleField title={title} editable={props.writable} onSave={saveTitle} onDone={() => editor.current?.view.focus()} />
@@ -186,6 +213,19 @@ export function BytePage(props: BytePageProps) {
           <button type="button" aria-pressed={historyOpen} onClick={() => setHistoryOpen(!historyOpen)} title="History (h)">
             History
           </button>
+          <button
+            type="button"
+            aria-pressed={side === 'discussion'}
+            onClick={toggleDiscussion}
+            data-testid="discussion-toggle"
+            aria-label={`Discussion, ${discussion?.openCount() ?? 0} open threads`}
+            title="Comments on this byte"
+          >
+            Discussion{' '}
+            <span class="count" data-testid="open-threads">
+              {discussion?.openCount() ?? 0}
+            </span>
+          </button>
           <Menu
             label="More actions for this byte"
             items={[
@@ -208,7 +248,15 @@ export function BytePage(props: BytePageProps) {
       <div class={`panes panes-${mode}`}>
         {mode !== 'read' && (
           <section class="pane pane-editor" aria-label="Editor">
-            {ready ? <Editor room={room} text={text} readOnly={!props.writable} onReady={(handle) => (editor.current = handle)} /> : <p class="muted pad">Loading…</p>}
+            {ready ? <Editor
+                room={room}
+                text={text}
+                readOnly={!props.writable}
+                onReady={(handle) => {
+                  editor.current = handle
+                  setEditorHandle(handle)
+                }}
+              /> : <p class="muted pad">Loading…</p>}
           </section>
         )}
         {mode !== 'write' && (
@@ -218,6 +266,17 @@ export function BytePage(props: BytePageProps) {
           </section>
         )}
         {historyOpen && <History byteId={byteId} text={text} title={title} canRestore={props.writable} onClose={() => setHistoryOpen(false)} />}
+        {side === 'discussion' && discussion && (
+          <Discussion
+            discussion={discussion}
+            text={text}
+            me={props.me}
+            workspace={props.workspace}
+            canComment={props.canComment}
+            editor={editorHandle}
+            onClose={toggleDiscussion}
+          />
+        )}
       </div>
       {confirmDelete && (
         <ConfirmDialog

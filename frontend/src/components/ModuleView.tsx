@@ -11,6 +11,7 @@ import { byteUrl, moduleUrl, navigate } from '../router'
 import { ancestorIds, findModule } from '../tree'
 import type { Module, ModuleNode, User } from '../types'
 import { BytePage } from './BytePage'
+import { Chat } from './Chat'
 import { ConnectionBadge } from './ConnectionBadge'
 import { PromptDialog } from './Dialog'
 import { ByteReaders, PresenceBar } from './Presence'
@@ -21,6 +22,8 @@ interface ModuleViewProps {
   moduleId: number
   byteId: number | null
   writable: boolean
+  /** May write comments and chat (editors and owners; viewers when the workspace allows). */
+  canComment: boolean
   tree: ModuleNode[]
   onBytes: (bytes: ByteEntry[]) => void
 }
@@ -117,9 +120,14 @@ export function ModuleView(props: ModuleViewProps) {
           bytes={bytes}
           peers={peers}
           writable={props.writable}
+          me={props.user}
+          canComment={props.canComment}
         />
       ) : (
-        <ModuleOverview module={module} node={node} room={room} bytes={bytes} peers={peers} workspace={props.workspace} loaded={status.loaded} writable={props.writable} />
+        <div class="module-body">
+          <ModuleOverview module={module} node={node} room={room} bytes={bytes} peers={peers} workspace={props.workspace} loaded={status.loaded} writable={props.writable} />
+          <Chat moduleId={module.id} moduleName={node?.name ?? module.name} me={props.user} workspace={props.workspace} canComment={props.canComment} />
+        </div>
       )}
       {creating && (
         <PromptDialog

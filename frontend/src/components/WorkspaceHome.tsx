@@ -1,11 +1,40 @@
-// A workspace's landing page: what changed lately.
+// A workspace's landing page: what changed lately (and, for owners, whether viewers may comment).
+import { useState } from 'preact/hooks'
+
 import { api } from '../api'
 import { useAsync } from '../hooks'
 import { byteUrl } from '../router'
+import { reportError } from '../toast'
 import type { Workspace } from '../types'
 import { timeAgo } from './History'
 
-export function WorkspaceHome({ workspace }: { workspace: Workspace }) {
+function ViewersMayComment({ workspace, onChanged }: { workspace: Workspace; onChanged: () => void }) {
+  const [busy, setBusy] = useState(false)
+  return (
+    <label class="setting">
+      <input
+        type="checkbox"
+        checked={workspace.viewers_can_comment === true}
+        disabled={busy}
+        onChange={async (event) => {
+          const checked = event.currentTarget.checked
+          setBusy(true)
+          try {
+            await api.updateWorkspace(workspace.id, { viewers_can_comment: checked })
+            onChanged()
+          } catch (error) {
+            reportError(error)
+          } finally {
+            setBusy(false)
+          }
+        }}
+      />{' '}
+      Viewers may comment on bytes and write in module chats
+    </label>
+  )
+}
+
+export function WorkspaceHome({ workspace, onChanged }: { workspace: Workspace; onChanged: () => void }) {
   const [recent] = useAsync(() => api.recent(workspace.id).then((page) => page.results), [workspace.id])
   return (
     <section class="workspace-home" aria-label={workspace.name}>
@@ -13,6 +42,9 @@ export function WorkspaceHome({ workspace }: { workspace: Workspace }) {
       <p class="muted">
         You are {/^[aeiou]/.test(workspace.role) ? 'an' : 'a'} {workspace.role} here. Pick a module on the left, or press <kbd>/</kbd> to search.
       </p>
+      {workspace.role === 'owner' && workspace.viewers_can_comment !== undefined && (
+        <ViewersMayComment workspace={workspace} onChanged={onChanged} />
+      )}
       <h2>Recently updated</h2>
       {recent.state === 'loading' && <p class="muted">Loading…</p>}
       {recent.state === 'error' && <p class="form-error">{recent.error.message}</p>}
