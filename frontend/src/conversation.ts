@@ -138,8 +138,8 @@ abstract class Conversation implements Subscriber {
     this.lastSeqHeld = event.seq
     const comment = event.comment ?? lastComment(event.thread)
     if (comment && event.kind !== 'comment.edited' && event.kind !== 'chat.edited') {
-      if (comment.author.id === this.me.id) confirmed(comment.client_id)
-      this.stoppedTyping(comment.author.id)
+      if (comment.author?.id === this.me.id) confirmed(comment.client_id)
+      if (comment.author) this.stoppedTyping(comment.author.id)
     }
     if (event.thread && event.kind === 'thread.created') confirmed(event.thread.comments[0]?.client_id ?? '')
     this.drainEarly()

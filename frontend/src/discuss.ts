@@ -23,7 +23,7 @@ export interface Subscriber {
 
 type ServerMessage =
   | ({ type: 'event'; conversation: string } & DiscussionEvent)
-  | { type: 'subscribed'; conversation: string; last_seq: number }
+  | { type: 'subscribed' | 'seq'; conversation: string; last_seq: number }
   | { type: 'typing'; conversation: string; thread?: number | null; user: Person }
   | { type: 'inbox'; item: InboxItem; unread: number }
   | { type: 'presence'; workspace: number; user: Person; connection: string; state: 'online' | 'offline' }
@@ -202,6 +202,7 @@ export class DiscussChannel {
         break
       }
       case 'subscribed':
+      case 'seq': // the periodic "latest is N": a broadcast lost on the way shows as a gap
         this.subscribers.get(data.conversation)?.subscribed(data.last_seq)
         break
       case 'typing':

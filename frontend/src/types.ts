@@ -114,12 +114,16 @@ export interface Person {
   username: string
 }
 
+/** The name to show for someone who may have left (deleted account). */
+export const nameOf = (person: Person | null | undefined): string => person?.username ?? 'someone'
+
 export interface Comment {
   id: number
   /** The thread it answers, or null for a module chat message. */
   thread: number | null
   module: number | null
-  author: Person
+  /** null once the author's account is gone. */
+  author: Person | null
   body: string
   client_id: string
   created_at: string
@@ -142,7 +146,7 @@ export interface Thread {
   resolved: boolean
   resolved_by: Person | null
   resolved_at: string | null
-  created_by: Person
+  created_by: Person | null
   created_at: string
   comments: Comment[]
 }

@@ -4,7 +4,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { api } from '../api'
 import { ModuleChat } from '../conversation'
 import { reportError, toast } from '../toast'
-import type { Comment, Person } from '../types'
+import { nameOf, type Comment, type Person } from '../types'
 import { CommentBody, Composer, shortTime, TypingLine } from './CommentText'
 import { PendingComment, useConversation } from './Discussion'
 
@@ -94,11 +94,11 @@ export function Chat(props: { moduleId: number; moduleName: string; me: Person; 
 function ChatMessage(props: { message: Comment; me: Person; workspace: number; canEdit: boolean; onSaved: (message: Comment) => void }) {
   const { message } = props
   const [editing, setEditing] = useState(false)
-  const mine = message.author.id === props.me.id
+  const mine = message.author?.id === props.me.id
   return (
     <article class={`comment chat-message${mine ? ' mine' : ''}`} data-testid="chat-message" data-comment-id={String(message.id)}>
       <header class="comment-meta">
-        <strong class="comment-author">{message.author.username}</strong>
+        <strong class="comment-author">{nameOf(message.author)}</strong>
         <time dateTime={message.created_at} title={new Date(message.created_at).toLocaleString()}>
           {shortTime(message.created_at)}
         </time>

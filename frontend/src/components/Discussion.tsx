@@ -10,7 +10,7 @@ import type { ByteDiscussion } from '../conversation'
 import { showPassages, type EditorHandle } from '../editor'
 import type { Pending } from '../outbox'
 import { reportError, toast } from '../toast'
-import type { Comment, Person, Thread } from '../types'
+import { nameOf, type Comment, type Person, type Thread } from '../types'
 import { CommentBody, Composer, shortTime, TypingLine } from './CommentText'
 
 /** Re-render whenever a conversation changes. */
@@ -243,7 +243,7 @@ function ThreadView(props: DiscussionProps & { thread: Thread; placement: Placem
         <div class="thread-actions">
           {!thread.resolved && (
             <Composer
-              label={`Reply to ${thread.created_by.username}`}
+              label={`Reply to ${nameOf(thread.created_by)}`}
               placeholder="Reply…"
               submitLabel="Reply"
               workspace={props.workspace}
@@ -273,7 +273,7 @@ function ThreadView(props: DiscussionProps & { thread: Thread; placement: Placem
         <summary>
           <span class="muted small">
             Resolved{thread.resolved_by ? ` by ${thread.resolved_by.username}` : ''}
-            {first ? `: ${first.author.username}: ` : ''}
+            {first ? `: ${nameOf(first.author)}: ` : ''}
           </span>
           {first && <span class="small">{first.body.slice(0, 80)}</span>}
         </summary>
@@ -282,7 +282,7 @@ function ThreadView(props: DiscussionProps & { thread: Thread; placement: Placem
     )
   }
   return (
-    <section class={`thread${props.active ? ' active' : ''}`} aria-label={`Thread by ${thread.created_by.username}`} {...attributes}>
+    <section class={`thread${props.active ? ' active' : ''}`} aria-label={`Thread by ${nameOf(thread.created_by)}`} {...attributes}>
       {body}
     </section>
   )
@@ -291,11 +291,11 @@ function ThreadView(props: DiscussionProps & { thread: Thread; placement: Placem
 function CommentView(props: { comment: Comment; me: Person; workspace: number; canEdit: boolean; onSaved: (comment: Comment) => void }) {
   const { comment } = props
   const [editing, setEditing] = useState(false)
-  const mine = comment.author.id === props.me.id
+  const mine = comment.author?.id === props.me.id
   return (
-    <article class="comment" data-testid="comment" data-comment-id={String(comment.id)} aria-label={`Comment by ${comment.author.username}`}>
+    <article class="comment" data-testid="comment" data-comment-id={String(comment.id)} aria-label={`Comment by ${nameOf(comment.author)}`}>
       <header class="comment-meta">
-        <strong class="comment-author">{comment.author.username}</strong>
+        <strong class="comment-author">{nameOf(comment.author)}</strong>
         <time dateTime={comment.created_at} title={new Date(comment.created_at).toLocaleString()}>
           {shortTime(comment.created_at)}
         </time>

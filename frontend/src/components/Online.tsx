@@ -28,7 +28,9 @@ export function useOnline(workspace: number): Person[] {
 }
 
 export function OnlineUsers({ workspace, me }: { workspace: number; me: Person }) {
-  const online = useOnline(workspace)
+  const others = useOnline(workspace)
+  // The server tells the others about this tab, not this tab itself: connected, you are online.
+  const online = channel.state === 'open' && !others.some((person) => person.id === me.id) ? [...others, { id: me.id, username: me.username }].sort((a, b) => a.username.localeCompare(b.username)) : others
   if (!online.length) return null
   return (
     <section class="online" aria-label="Online in this workspace" data-testid="online-users">
