@@ -1,0 +1,206 @@
+"""Live discussions in real browsers: comment threads on a byte (anchored to a passage or not),
+@mentions reaching the inbox, replies, the module chat with typing notices, who is online,
+idempotent sends and the server's refusals shown to the user."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import editor_text, module_url, url_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The editor's first passage in the team fixture's byte ("Run `kb rollback`. See [[checklist]].").
+PASSAGE = "Run `kb rollback`"
+
+
+def wait_for(predicate, timeout: float = 10.0, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def open_discussion(page):
+    """The byte's discussion panel, opened and loaded."""
+    expect(page.locator(".cm-content")).to_contain_text(PASSAGE)
+    toggle = page.get_by_test_id("discussion-toggle")
+    if toggle.get_attribute("aria-pressed") != "true":
+        toggle.click()
+    panel = page.get_by_test_id("discussion-panel")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_text("Loading…")).to_have_count(0)
+    return panel
+
+
+def start_thread(page, body: str) -> None:
+    """Press "Comment" (on the editor's selection, if any), write `body`, send it."""
+    panel = page.get_by_test_id("discussion-panel")
+    panel.get_by_test_id("comment-button").click()
+    composer = panel.get_by_test_id("new-thread-composer")
+    composer.get_by_label("New comment").fill(body)
+    composer.get_by_role("button", name="Comment").click()
+
+
+def select_in_editor(page, skip: int, length: int) -> None:
+    """Select `length` characters after the first `skip` of the editor's text."""
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    for _ in range(skip):
+        page.keyboard.press("ArrowRight")
+    for _ in range(length):
+        page.keyboard.press("Shift+ArrowRight")
+
+
+def badge(page):
+    return page.get_by_test_id("inbox-button").get_by_test_id("inbox-badge")
+
+
+def test_mention_reaches_the_other_live_and_in_the_inbox_and_the_reply_comes_back(team, open_as, rest, server):
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    eddie = open_as(team["editor"], url_of(byte))
+    olive_panel = open_discussion(olive)
+    eddie_panel = open_discussion(eddie)
+    expect(eddie_panel.get_by_text("No comments yet.")).to_be_visible()
+    expect(badge(eddie)).to_have_count(0)
+
+    start_thread(olive, "Can @eddie check the rollback steps?")
+    thread = olive_panel.get_by_test_id("thread")
+    expect(thread).to_have_count(1)
+    expect(thread.get_by_test_id("comment")).to_contain_text("Can @eddie check the rollback steps?")
+    expect(olive_panel.get_by_test_id("pending")).to_have_count(0)
+
+    # eddie sees it without a reload, his name highlighted, and the inbox badge.
+    seen = eddie_panel.get_by_test_id("thread")
+    expect(seen).to_have_count(1)
+    expect(seen.get_by_test_id("comment")).to_contain_text("Can @eddie check the rollback steps?")
+    expect(seen.locator(".mention[data-mention='eddie']")).to_have_text("@eddie")
+    expect(seen.get_by_test_id("thread-quote")).to_have_count(0)  # on the whole byte
+    expect(eddie.get_by_test_id("open-threads")).to_have_text("1")
+    expect(badge(eddie)).to_have_text("1")
+
+    # The inbox lists it, unread; opening it goes to the thread and marks it read.
+    eddie.get_by_test_id("inbox-button").click()
+    items = eddie.get_by_test_id("inbox-item")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("olive mentioned you")
+    expect(items.first).to_have_attribute("data-read", "false")
+    items.first.click()
+    expect(eddie).to_have_url(f"{server.http}{url_of(byte)}#thread-{thread.get_attribute('data-thread-id')}")
+    expect(badge(eddie)).to_have_count(0)
+    eddie_panel = open_discussion(eddie)
+
+    # eddie replies; olive sees the reply live, and is told in her inbox.
+    reply_box = eddie_panel.get_by_test_id("reply-composer")
+    reply_box.get_by_role("textbox").fill("On it: the second step needs sudo.")
+    reply_box.get_by_role("button", name="Reply").click()
+    expect(eddie_panel.get_by_test_id("comment")).to_have_count(2)
+    comments = olive_panel.get_by_test_id("thread").get_by_test_id("comment")
+    expect(comments).to_have_count(2)
+    expect(comments.nth(1)).to_contain_text("On it: the second step needs sudo.")
+    expect(comments.nth(1)).to_contain_text("eddie")
+    expect(badge(olive)).to_have_text("1")
+
+    # Stored once each, as the REST API tells an integration.
+    threads = rest(team["owner"]).call("GET", f"/api/bytes/{byte.pk}/threads/")["results"]
+    assert [len(item["comments"]) for item in threads] == [2]
+
+
+def test_a_thread_on_a_selected_passage_shows_its_quote_and_follows_the_text(team, open_as):
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    eddie = open_as(team["editor"], url_of(byte))
+    olive_panel = open_discussion(olive)
+    eddie_panel = open_discussion(eddie)
+
+    select_in_editor(olive, 0, len(PASSAGE))
+    start_thread(olive, "Is this still the command?")
+    quote = olive_panel.get_by_test_id("thread-quote")
+    expect(quote).to_have_text(PASSAGE)
+    expect(quote).to_have_attribute("data-state", "placed")
+    expect(olive.locator(".cm-passage")).to_have_text(PASSAGE)
+    expect(eddie_panel.get_by_test_id("thread-quote")).to_have_text(PASSAGE)
+
+    # Text typed before it moves the anchor along; the passage stays the same.
+    olive.locator(".cm-content").click()
+    olive.keyboard.press("Control+Home")
+    olive.keyboard.type("First: ")
+    wait_for(lambda: editor_text(eddie).startswith("First: Run"), message="eddie to see the new text")
+    expect(eddie_panel.get_by_test_id("thread-quote")).to_have_text(PASSAGE)
+    expect(eddie.locator(".cm-passage")).to_have_text(PASSAGE)
+
+    # Deleting the passage detaches the thread, for everyone.
+    select_in_editor(olive, len("First: "), len(PASSAGE))
+    olive.keyboard.press("Backspace")
+    for page in (olive, eddie):
+        expect(page.get_by_test_id("thread-quote")).to_have_attribute("data-state", "detached")
+        expect(page.get_by_test_id("thread-quote")).to_contain_text("detached")
+
+
+def test_module_chat_is_live_with_typing_and_presence(team, open_as):
+    deploy = team["deploy"]
+    olive = open_as(team["owner"], module_url(deploy))
+    eddie = open_as(team["editor"], module_url(deploy))
+    for page in (olive, eddie):
+        expect(page.get_by_test_id("chat-panel").get_by_text("No messages yet.", exact=False)).to_be_visible()
+        online = page.get_by_test_id("online-users")
+        expect(online.locator("[data-user='olive']")).to_be_visible()
+        expect(online.locator("[data-user='eddie']")).to_be_visible()
+
+    box = eddie.get_by_test_id("chat-composer").get_by_role("textbox")
+    box.click()
+    box.type("Deploying at 5", delay=20)
+    expect(olive.get_by_test_id("chat-panel").get_by_test_id("typing")).to_have_text("eddie is typing…")
+    box.press("Enter")
+    message = olive.get_by_test_id("chat-message")
+    expect(message).to_have_count(1)
+    expect(message).to_contain_text("Deploying at 5")
+    expect(eddie.get_by_test_id("chat-message")).to_have_count(1)
+    expect(olive.get_by_test_id("chat-panel").get_by_test_id("typing")).to_have_text("")
+
+    # eddie leaves: olive sees him go offline.
+    eddie.context.close()
+    expect(olive.get_by_test_id("online-users").locator("[data-user='eddie']")).to_have_count(0)
+
+
+def test_a_send_whose_answer_is_lost_is_retried_once_and_stored_once(team, open_as, rest, console):
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    panel = open_discussion(olive)
+    console.expect("net::ERR_FAILED")
+    lost = []
+
+    def lose_first_answer(route) -> None:
+        if route.request.method == "POST" and not lost:
+            route.fetch()  # the server stores it…
+            lost.append(route.request.post_data_json["client_id"])
+            route.abort()  # …but the page never hears back
+        else:
+            route.continue_()
+
+    olive.route("**/api/bytes/*/threads/", lose_first_answer)
+    start_thread(olive, "Sent once, whatever the network does.")
+    expect(panel.get_by_test_id("thread")).to_have_count(1)
+    expect(panel.get_by_test_id("pending")).to_have_count(0)
+    assert lost, "the first answer was dropped"
+    threads = rest(team["owner"]).call("GET", f"/api/bytes/{byte.pk}/threads/")["results"]
+    assert len(threads) == 1
+    assert threads[0]["comments"][0]["client_id"] == lost[0]
+
+
+def test_the_server_refusal_is_shown_and_the_text_kept(team, open_as, console):
+    console.expect("status of 400")
+    olive = open_as(team["owner"], url_of(team["byte"]))
+    panel = open_discussion(olive)
+    start_thread(olive, "Ask @oscar, who is not in this workspace.")
+    expect(olive.locator(".toast-error")).to_be_visible()
+    expect(panel.get_by_test_id("thread")).to_have_count(0)
+    expect(panel.get_by_test_id("new-thread-composer").get_by_label("New comment")).to_have_value(
+        "Ask @oscar, who is not in this workspace."
+    )
