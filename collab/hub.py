@@ -156,10 +156,11 @@ class Hub:
         return True
 
     async def _recovered(self) -> None:
-        """Subscribe to every group again, then heal. After Redis came back empty,
-        channels-redis still counts its old subscriptions as live and does not renew them: the
-        process heard nothing more from the others (found by the soak; a heal covers only what
-        was missed before it)."""
+        """Subscribe to every group again, then heal. A join or leave that failed during the
+        outage can leave channels-redis's bookkeeping and Redis disagreeing (it drops a group
+        from its table before the UNSUBSCRIBE that failed, and skips a SUBSCRIBE for a channel
+        it believes subscribed), so that the process hears nothing more of that room. Added
+        for the soak's divergence; the plain outage test passes without it (see README)."""
         if self.shared and self.channel is not None:
             for group in list(self.groups):
                 await self._guard(self.layer.group_discard(group, self.channel))

@@ -67,6 +67,20 @@ class PrivateRedis:
         except OSError:
             return False
 
+    def subscribers(self, channel: str) -> int:
+        """How many connections are subscribed to a pub/sub channel (PUBSUB NUMSUB)."""
+        name = channel.encode()
+        command = b"*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$%d\r\n%s\r\n" % (len(name), name)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            sock.sendall(command)
+            reply = b""
+            while reply.count(b"\r\n") < 4:  # *2, $len, name, :count
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        return int(reply.rsplit(b":", 1)[1].split(b"\r\n", 1)[0])
+
     def stop(self) -> None:
         """kill -9: everything it held (subscriptions, groups, cache) is gone."""
         if self.process is not None and self.process.poll() is None:

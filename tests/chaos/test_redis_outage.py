@@ -65,6 +65,12 @@ async def test_redis_outage_degrades_to_local_service_then_converges(
 
     private_redis.start()  # a fresh, empty Redis: subscriptions and groups are gone
     back = time.monotonic()
+    # Both processes subscribe to the room's group again. Without this the heartbeats' gap
+    # healing would still make the texts converge below, and hide that no live edit crossed.
+    group = f"{first.extra_env['KB_CHANNEL_PREFIX']}__group__kb.room.{module_id}"
+    await eventually(
+        lambda: private_redis.subscribers(group) == 2, 5, "the processes did not subscribe again"
+    )
     await asyncio.sleep(1.0)
     stop.set()
     await asyncio.gather(*running)
