@@ -61,7 +61,9 @@ def badge(page):
     return page.get_by_test_id("inbox-button").get_by_test_id("inbox-badge")
 
 
-def test_mention_reaches_the_other_live_and_in_the_inbox_and_the_reply_comes_back(team, open_as, rest, server):
+def test_mention_reaches_the_other_live_and_in_the_inbox_and_the_reply_comes_back(
+    team, open_as, rest, server, artifacts
+):
     byte = team["byte"]
     olive = open_as(team["owner"], url_of(byte))
     eddie = open_as(team["editor"], url_of(byte))
@@ -91,6 +93,7 @@ def test_mention_reaches_the_other_live_and_in_the_inbox_and_the_reply_comes_bac
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("olive mentioned you")
     expect(items.first).to_have_attribute("data-read", "false")
+    eddie.screenshot(path=str(artifacts / "inbox-eddie.png"))
     items.first.click()
     expect(eddie).to_have_url(f"{server.http}{url_of(byte)}#thread-{thread.get_attribute('data-thread-id')}")
     expect(badge(eddie)).to_have_count(0)
@@ -143,7 +146,7 @@ def test_a_thread_on_a_selected_passage_shows_its_quote_and_follows_the_text(tea
         expect(page.get_by_test_id("thread-quote")).to_contain_text("detached")
 
 
-def test_module_chat_is_live_with_typing_and_presence(team, open_as):
+def test_module_chat_is_live_with_typing_and_presence(team, open_as, artifacts):
     deploy = team["deploy"]
     olive = open_as(team["owner"], module_url(deploy))
     eddie = open_as(team["editor"], module_url(deploy))
@@ -157,6 +160,7 @@ def test_module_chat_is_live_with_typing_and_presence(team, open_as):
     box.click()
     box.type("Deploying at 5", delay=20)
     expect(olive.get_by_test_id("chat-panel").get_by_test_id("typing")).to_have_text("eddie is typing…")
+    olive.screenshot(path=str(artifacts / "chat-typing-olive.png"))
     box.press("Enter")
     message = olive.get_by_test_id("chat-message")
     expect(message).to_have_count(1)
@@ -204,3 +208,44 @@ def test_the_server_refusal_is_shown_and_the_text_kept(team, open_as, console):
     expect(panel.get_by_test_id("new-thread-composer").get_by_label("New comment")).to_have_value(
         "Ask @oscar, who is not in this workspace."
     )
+
+
+def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(team, open_as, rest, artifacts):
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    eddie = open_as(team["editor"], url_of(byte))
+    olive_panel = open_discussion(olive)
+    eddie_panel = open_discussion(eddie)
+    start_thread(olive, "Before the outage, @eddie.")
+    expect(eddie_panel.get_by_test_id("thread")).to_have_count(1)
+
+    eddie.context.set_offline(True)
+    # While eddie is away: a reply, and a second thread.
+    reply_box = olive_panel.get_by_test_id("reply-composer")
+    reply_box.get_by_role("textbox").fill("Missed while offline.")
+    reply_box.get_by_role("button", name="Reply").click()
+    start_thread(olive, "A second thread, also missed.")
+    expect(olive_panel.get_by_test_id("thread")).to_have_count(2)
+    # eddie answers offline: kept as "sending…" until he is back.
+    eddie_box = eddie_panel.get_by_test_id("reply-composer")
+    eddie_box.get_by_role("textbox").fill("Written offline.")
+    eddie_box.get_by_role("button", name="Reply").click()
+    expect(eddie_panel.get_by_test_id("pending")).to_contain_text("offline")
+    expect(eddie_panel.get_by_test_id("thread")).to_have_count(1)
+
+    eddie.context.set_offline(False)
+    expect(eddie_panel.get_by_test_id("thread")).to_have_count(2)
+    expect(eddie_panel.get_by_test_id("pending")).to_have_count(0)
+    first = eddie_panel.get_by_test_id("thread").first.get_by_test_id("comment")
+    expect(first).to_have_count(3)
+    expect(first.nth(1)).to_contain_text("Missed while offline.")
+    expect(first.nth(2)).to_contain_text("Written offline.")
+    expect(olive_panel.get_by_test_id("thread").first.get_by_test_id("comment")).to_have_count(3)
+    expect(eddie.get_by_test_id("open-threads")).to_have_text("2")
+    threads = rest(team["owner"]).call("GET", f"/api/bytes/{byte.pk}/threads/")["results"]
+    assert [len(item["comments"]) for item in threads] == [3, 1], "nothing missed, nothing doubled"
+
+    olive.screenshot(path=str(artifacts / "discussion-olive.png"))
+    eddie.set_viewport_size({"width": 390, "height": 844})
+    expect(eddie.locator("#sidebar")).not_to_be_in_viewport()  # the drawer has slid away
+    eddie.screenshot(path=str(artifacts / "discussion-eddie-phone.png"), full_page=True)

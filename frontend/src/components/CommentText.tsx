@@ -59,6 +59,8 @@ interface ComposerProps {
   initial?: string
   autoFocus?: boolean
   testId?: string
+  /** Lines shown before the text grows (default: 1 when Enter sends, else 2). */
+  rows?: number
   /** Send the text; call `giveBack` if the server refuses it, to put it back in the box. */
   onSubmit: (body: string, giveBack: (body: string) => void) => void | Promise<void>
   onTyping?: () => void
@@ -148,7 +150,7 @@ export function Composer(props: ComposerProps) {
         ref={box}
         aria-label={props.label}
         placeholder={props.placeholder}
-        rows={props.enterSends ? 1 : 2}
+        rows={props.rows ?? (props.enterSends ? 1 : 2)}
         value={value}
         onInput={(event) => {
           const area = event.currentTarget

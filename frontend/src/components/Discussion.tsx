@@ -245,6 +245,7 @@ function ThreadView(props: DiscussionProps & { thread: Thread; placement: Placem
             <Composer
               label={`Reply to ${nameOf(thread.created_by)}`}
               placeholder="Reply…"
+              rows={1}
               submitLabel="Reply"
               workspace={props.workspace}
               testId="reply-composer"
