@@ -26,6 +26,8 @@ _ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.OWNER: 2}
 
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
+    # Editors and owners may always comment on bytes; viewers when the owners allow it.
+    viewers_can_comment = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -166,9 +166,13 @@ def workspace_create(*, user: User, name: str) -> Workspace:
 
 
 @transaction.atomic
-def workspace_update(*, workspace: Workspace, name: str) -> Workspace:
+def workspace_update(
+    *, workspace: Workspace, name: str, viewers_can_comment: bool | None = None
+) -> Workspace:
     workspace.name = name
-    workspace.save(update_fields=["name"])
+    if viewers_can_comment is not None:
+        workspace.viewers_can_comment = viewers_can_comment
+    workspace.save(update_fields=["name", "viewers_can_comment"])
     return workspace
 
 

@@ -89,8 +89,8 @@ def _session_user(scope: dict[str, Any]) -> tuple[Any, str] | None:
     return user, morsel.value
 
 
-def admit(scope: dict[str, Any], module_id: int) -> Admission | None:
-    """The user and role for this handshake, or None (not signed in, no such module, not a member)."""
+def authenticate(scope: dict[str, Any]) -> tuple[Any, Credentials] | None:
+    """The user of a WebSocket handshake and how they proved it, or None."""
     token_key = query(scope).get("token")
     if token_key:
         token = Token.objects.select_related("user").filter(key=token_key[:64]).first()
@@ -105,6 +105,15 @@ def admit(scope: dict[str, Any], module_id: int) -> Admission | None:
             return None
         user, session_key = found
         credentials = Credentials("session", session_key)
+    return user, credentials
+
+
+def admit(scope: dict[str, Any], module_id: int) -> Admission | None:
+    """The user and role for this handshake, or None (not signed in, no such module, not a member)."""
+    found = authenticate(scope)
+    if found is None:
+        return None
+    user, credentials = found
     try:
         module = module_for_user(user, module_id)
     except Http404:

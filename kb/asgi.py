@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, WebSocket to the collab layer."""
+"""ASGI entry point: HTTP goes to Django, WebSocket to discussions (/ws/discuss/) or the collab
+layer (/ws/modules/<id>)."""
 
 import os
 
@@ -12,12 +13,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from collab.routing import websocket_urlpatterns  # noqa: E402
 from collab.runtime import shutdown_current  # noqa: E402
+from discussions.routing import websocket_urlpatterns as discussion_urlpatterns  # noqa: E402
 from kb.lifespan import Lifespan  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": URLRouter(discussion_urlpatterns + websocket_urlpatterns),
         # At shutdown (after uvicorn has closed the sockets): store what is pending.
         "lifespan": Lifespan(shutdown=[shutdown_current]),
     }

@@ -72,7 +72,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workspace
-        fields = ["id", "name", "role", "created_at"]
+        fields = ["id", "name", "role", "viewers_can_comment", "created_at"]
         read_only_fields = ["id", "role", "created_at"]
 
 

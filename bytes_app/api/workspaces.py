@@ -38,8 +38,12 @@ class WorkspaceViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: WorkspaceSerializer) -> None:
         # A PATCH may leave the name out (found by schemathesis: `PATCH {}` answered 500).
-        name = serializer.validated_data.get("name", serializer.instance.name)
-        services.workspace_update(workspace=serializer.instance, name=name)
+        data = serializer.validated_data
+        services.workspace_update(
+            workspace=serializer.instance,
+            name=data.get("name", serializer.instance.name),
+            viewers_can_comment=data.get("viewers_can_comment", serializer.instance.viewers_can_comment),
+        )
 
     def perform_destroy(self, instance: Workspace) -> None:
         services.workspace_delete(workspace=instance)
