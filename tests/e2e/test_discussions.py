@@ -249,3 +249,29 @@ def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(team, 
     eddie.set_viewport_size({"width": 390, "height": 844})
     expect(eddie.locator("#sidebar")).not_to_be_in_viewport()  # the drawer has slid away
     eddie.screenshot(path=str(artifacts / "discussion-eddie-phone.png"), full_page=True)
+
+
+def test_viewers_comment_only_when_the_workspace_allows_it(team, open_as, rest):
+    byte = team["byte"]
+    rest(team["owner"]).call("POST", f"/api/bytes/{byte.pk}/threads/", {"body": "Owner's note.", "client_id": "e2e-1"})
+    vera = open_as(team["viewer"], url_of(byte))
+    panel = open_discussion(vera)
+    expect(panel.get_by_test_id("comment")).to_contain_text("Owner's note.")
+    expect(panel.get_by_test_id("comment-button")).to_have_count(0)
+    expect(panel.get_by_test_id("reply-composer")).to_have_count(0)
+
+    olive = open_as(team["owner"], f"/w/{team['workspace'].pk}")
+    olive.get_by_label("Viewers may comment on bytes and write in module chats").check()
+    expect(olive.get_by_label("Viewers may comment on bytes and write in module chats")).to_be_checked()
+    wait_for(
+        lambda: rest(team["owner"]).call("GET", f"/api/workspaces/{team['workspace'].pk}/")["viewers_can_comment"],
+        message="the setting to be stored",
+    )
+
+    vera.reload()
+    panel = open_discussion(vera)
+    reply_box = panel.get_by_test_id("reply-composer")
+    reply_box.get_by_role("textbox").fill("A viewer's reply.")
+    reply_box.get_by_role("button", name="Reply").click()
+    expect(panel.get_by_test_id("comment")).to_have_count(2)
+    expect(panel.get_by_test_id("pending")).to_have_count(0)

@@ -68,7 +68,13 @@ export function Discussion(props: DiscussionProps) {
     })
     showPassages(view, list)
   }, [placements, active, props.editor])
-  useEffect(() => () => props.editor && showPassages(props.editor.view, []), [props.editor])
+  useEffect(
+    () => () => {
+      // Closing the panel takes the highlights away (unless the editor itself is gone).
+      if (props.editor?.view.dom.isConnected) showPassages(props.editor.view, [])
+    },
+    [props.editor],
+  )
 
   // Opened from the inbox (#thread-ID): show that thread.
   useEffect(() => {

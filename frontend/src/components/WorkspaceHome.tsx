@@ -1,5 +1,5 @@
 // A workspace's landing page: what changed lately (and, for owners, whether viewers may comment).
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 
 import { api } from '../api'
 import { useAsync } from '../hooks'
@@ -10,19 +10,24 @@ import { timeAgo } from './History'
 
 function ViewersMayComment({ workspace, onChanged }: { workspace: Workspace; onChanged: () => void }) {
   const [busy, setBusy] = useState(false)
+  // Shown as asked at once; the workspace list catches up once the server has it.
+  const [checked, setChecked] = useState(workspace.viewers_can_comment === true)
+  useEffect(() => setChecked(workspace.viewers_can_comment === true), [workspace.viewers_can_comment])
   return (
     <label class="setting">
       <input
         type="checkbox"
-        checked={workspace.viewers_can_comment === true}
+        checked={checked}
         disabled={busy}
         onChange={async (event) => {
-          const checked = event.currentTarget.checked
+          const wanted = event.currentTarget.checked
+          setChecked(wanted)
           setBusy(true)
           try {
-            await api.updateWorkspace(workspace.id, { viewers_can_comment: checked })
+            await api.updateWorkspace(workspace.id, { viewers_can_comment: wanted })
             onChanged()
           } catch (error) {
+            setChecked(!wanted)
             reportError(error)
           } finally {
             setBusy(false)
