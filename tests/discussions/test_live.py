@@ -212,3 +212,22 @@ async def test_removed_member_loses_the_conversation_and_latest_numbers_are_told
     lost = await vera.next("error", conversation=f"byte:{team['byte'].pk}")
     assert "no longer" in lost["message"]
     await vera.ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"), [(b"http://localhost", True), (b"http://evil.example", False), (None, False)]
+)
+async def test_a_session_needs_our_origin(team, origin, accepted):
+    from tests.collab.client import headers_for
+    from tests.collab.test_security import session_key_of
+
+    key = await session_key_of("eddie")
+    socket = Socket(None)
+    socket.ws = WebsocketCommunicator(application, "/ws/discuss/", headers=headers_for(key, origin))
+    await socket.open()
+    if accepted:
+        await socket.send(type="subscribe", byte=team["byte"].pk, since=0)
+        await socket.next("subscribed")
+        await socket.ws.disconnect()
+    else:
+        assert (await socket.closed())["code"] == 4403
