@@ -87,11 +87,18 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         self.following: dict[str, tuple[int, int]] = {}  # key -> (workspace id, last seq sent)
         self.typing_sent: dict[str, float] = {}
         self.window = (0.0, 0)
-        self.workspaces = await database_sync_to_async(self._workspaces)()
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
-        for workspace_id in self.workspaces:
-            await self.channel_layer.group_add(workspace_group(workspace_id), self.channel_name)
-        await self._announce("online", ask=True)
+        self.ticker: asyncio.Future[None] | None = None
+        try:
+            self.workspaces = await database_sync_to_async(self._workspaces)()
+            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+            for workspace_id in self.workspaces:
+                await self.channel_layer.group_add(workspace_group(workspace_id), self.channel_name)
+            await self._announce("online", ask=True)
+        except Exception:  # the database or the channel layer is away: the client retries
+            logger.warning("could not open a discussion socket", exc_info=True)
+            self.user = None
+            await self.close(code=CloseCode.UNAVAILABLE, reason="try again shortly")
+            return
         self.ticker = asyncio.ensure_future(self._tick())
 
     def _workspaces(self) -> list[int]:
@@ -100,7 +107,8 @@ class DiscussConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
-        self.ticker.cancel()
+        if self.ticker is not None:
+            self.ticker.cancel()
         try:
             await self._announce("offline")
             for group in [
@@ -140,6 +148,9 @@ class DiscussConsumer(AsyncWebsocketConsumer):
             await handler[kind](content)
         except ValueError as error:
             await self._error(str(error))
+        except Exception:  # the database or the channel layer is away: say so, keep the socket
+            logger.warning("discussion message %s failed", kind, exc_info=True)
+            await self._error("that could not be done now; try again shortly")
 
     async def _error(self, message: str, conversation: str | None = None) -> None:
         await self._send({"type": "error", "message": message, "conversation": conversation})

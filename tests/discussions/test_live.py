@@ -231,3 +231,20 @@ async def test_a_session_needs_our_origin(team, origin, accepted):
         await socket.ws.disconnect()
     else:
         assert (await socket.closed())["code"] == 4403
+
+
+async def test_database_away_is_an_error_not_a_crash(team, tokens, monkeypatch):
+    from django.db import OperationalError
+
+    socket = await Socket(tokens["editor"]).open()
+
+    def down(*args):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(consumers, "_load_target", down)
+    await socket.send(type="subscribe", byte=team["byte"].pk, since=0)
+    assert "try again" in (await socket.next("error"))["message"]
+    monkeypatch.undo()
+    await socket.send(type="subscribe", byte=team["byte"].pk, since=0)
+    await socket.next("subscribed")
+    await socket.ws.disconnect()
