@@ -210,7 +210,9 @@ def test_the_server_refusal_is_shown_and_the_text_kept(team, open_as, console):
     )
 
 
-def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(team, open_as, rest, artifacts):
+def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(
+    team, open_as, rest, artifacts, console
+):
     byte = team["byte"]
     olive = open_as(team["owner"], url_of(byte))
     eddie = open_as(team["editor"], url_of(byte))
@@ -219,6 +221,10 @@ def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(team, 
     start_thread(olive, "Before the outage, @eddie.")
     expect(eddie_panel.get_by_test_id("thread")).to_have_count(1)
 
+    # Cutting the network fails whatever request the page has in flight at that moment (e.g.
+    # the byte page's links, looked up again shortly after the text loaded): on purpose here.
+    console.expect("net::ERR_INTERNET_DISCONNECTED")
+    eddie.wait_for_load_state("networkidle")
     eddie.context.set_offline(True)
     # While eddie is away: a reply, and a second thread.
     reply_box = olive_panel.get_by_test_id("reply-composer")
@@ -253,7 +259,9 @@ def test_offline_the_page_catches_up_and_its_own_send_goes_once_when_back(team, 
 
 def test_viewers_comment_only_when_the_workspace_allows_it(team, open_as, rest):
     byte = team["byte"]
-    rest(team["owner"]).call("POST", f"/api/bytes/{byte.pk}/threads/", {"body": "Owner's note.", "client_id": "e2e-1"})
+    rest(team["owner"]).call(
+        "POST", f"/api/bytes/{byte.pk}/threads/", {"body": "Owner's note.", "client_id": "e2e-1"}
+    )
     vera = open_as(team["viewer"], url_of(byte))
     panel = open_discussion(vera)
     expect(panel.get_by_test_id("comment")).to_contain_text("Owner's note.")
@@ -264,7 +272,9 @@ def test_viewers_comment_only_when_the_workspace_allows_it(team, open_as, rest):
     olive.get_by_label("Viewers may comment on bytes and write in module chats").check()
     expect(olive.get_by_label("Viewers may comment on bytes and write in module chats")).to_be_checked()
     wait_for(
-        lambda: rest(team["owner"]).call("GET", f"/api/workspaces/{team['workspace'].pk}/")["viewers_can_comment"],
+        lambda: rest(team["owner"]).call("GET", f"/api/workspaces/{team['workspace'].pk}/")[
+            "viewers_can_comment"
+        ],
         message="the setting to be stored",
     )
 
