@@ -4,6 +4,8 @@ idempotent sends and the server's refusals shown to the user."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
@@ -285,3 +287,76 @@ def test_viewers_comment_only_when_the_workspace_allows_it(team, open_as, rest):
     reply_box.get_by_role("button", name="Reply").click()
     expect(panel.get_by_test_id("comment")).to_have_count(2)
     expect(panel.get_by_test_id("pending")).to_have_count(0)
+
+
+def test_edit_resolve_and_reopen_show_live(team, open_as):
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    eddie = open_as(team["editor"], url_of(byte))
+    olive_panel = open_discussion(olive)
+    eddie_panel = open_discussion(eddie)
+    start_thread(olive, "Rollback takes 5 minutes.")
+    expect(eddie_panel.get_by_test_id("comment")).to_contain_text("Rollback takes 5 minutes.")
+    # Only the author may edit.
+    expect(eddie_panel.get_by_role("button", name="Edit your comment")).to_have_count(0)
+
+    olive_panel.get_by_role("button", name="Edit your comment").click()
+    olive_panel.get_by_label("Edit your comment").fill("Rollback takes 10 minutes.")
+    olive_panel.get_by_role("button", name="Save").click()
+    comment = eddie_panel.get_by_test_id("comment")
+    expect(comment).to_contain_text("Rollback takes 10 minutes.")
+    expect(comment).to_contain_text("(edited)")
+
+    eddie_panel.get_by_role("button", name="Resolve").click()
+    for page in (olive, eddie):
+        expect(page.get_by_test_id("open-threads")).to_have_text("0")
+        expect(page.get_by_test_id("thread")).to_have_attribute("data-resolved", "true")
+        expect(page.get_by_test_id("comment")).not_to_be_visible()  # resolved threads are folded
+    olive_panel.get_by_text("Resolved (1)").click()
+    olive_panel.get_by_test_id("thread").locator("summary").click()
+    expect(olive_panel.get_by_test_id("thread")).to_contain_text("Resolved by eddie")
+    olive_panel.get_by_role("button", name="Reopen").click()
+    expect(eddie.get_by_test_id("open-threads")).to_have_text("1")
+    expect(eddie_panel.get_by_test_id("thread")).to_have_attribute("data-resolved", "false")
+
+
+def test_a_lost_event_is_fetched_and_a_repeated_one_applied_once(team, open_as, server):
+    """The page applies events in the server's order: a gap is filled from the catch-up
+    endpoint, and an event heard twice changes nothing."""
+    byte = team["byte"]
+    olive = open_as(team["owner"], url_of(byte))
+    eddie = open_as(team["editor"], "/")
+    dropped: list[int] = []
+
+    def discuss(ws) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            data = json.loads(message) if isinstance(message, str) else {}
+            if data.get("type") == "event" and data.get("kind") == "comment.created" and not dropped:
+                dropped.append(data["seq"])  # lost on the way
+                return
+            ws.send(message)
+            if data.get("type") == "event":
+                ws.send(message)  # and every other event arrives twice
+
+        upstream.on_message(from_server)
+
+    eddie.route_web_socket(re.compile(r"/ws/discuss/"), discuss)
+    eddie.goto(server.http + url_of(byte))
+    olive_panel = open_discussion(olive)
+    eddie_panel = open_discussion(eddie)
+
+    start_thread(olive, "One.")
+    expect(eddie_panel.get_by_test_id("thread")).to_have_count(1)
+    reply_box = olive_panel.get_by_test_id("reply-composer")
+    for text in ("Two.", "Three."):
+        reply_box.get_by_role("textbox").fill(text)
+        reply_box.get_by_role("button", name="Reply").click()
+        expect(olive_panel.get_by_test_id("comment").last).to_contain_text(text)
+    comments = eddie_panel.get_by_test_id("comment")
+    expect(comments).to_have_count(3)
+    for i, text in enumerate(("One.", "Two.", "Three.")):
+        expect(comments.nth(i)).to_contain_text(text)
+    assert dropped, "an event was dropped on the way"
+    expect(eddie_panel.get_by_test_id("thread")).to_have_count(1)
