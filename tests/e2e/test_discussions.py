@@ -175,29 +175,42 @@ def test_module_chat_is_live_with_typing_and_presence(team, open_as, artifacts):
     expect(olive.get_by_test_id("online-users").locator("[data-user='eddie']")).to_have_count(0)
 
 
-def test_a_send_whose_answer_is_lost_is_retried_once_and_stored_once(team, open_as, rest, console):
+def test_a_send_whose_answer_is_lost_is_retried_once_and_stored_once(team, open_as, rest, console, server):
     byte = team["byte"]
-    olive = open_as(team["owner"], url_of(byte))
-    panel = open_discussion(olive)
+    olive = open_as(team["owner"], "/")
     console.expect("net::ERR_FAILED")
-    lost = []
+    posted: list[str] = []
+    handled: list[bool] = []
 
     def lose_first_answer(route) -> None:
-        if route.request.method == "POST" and not lost:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posted.append(route.request.post_data_json["client_id"])
+        if len(posted) == 1:
             route.fetch()  # the server stores it…
-            lost.append(route.request.post_data_json["client_id"])
             route.abort()  # …but the page never hears back
+            handled.append(True)
         else:
             route.continue_()
 
+    def without_thread_events(ws) -> None:
+        # The live event would tell the page its thread is stored: only the retry may.
+        upstream = ws.connect_to_server()
+        upstream.on_message(lambda message: None if '"thread.created"' in str(message) else ws.send(message))
+
     olive.route("**/api/bytes/*/threads/", lose_first_answer)
+    olive.route_web_socket(re.compile(r"/ws/discuss/"), without_thread_events)
+    olive.goto(server.http + url_of(byte))
+    panel = open_discussion(olive)
     start_thread(olive, "Sent once, whatever the network does.")
+    expect(panel.get_by_test_id("pending")).to_contain_text("sending…")
     expect(panel.get_by_test_id("thread")).to_have_count(1)
     expect(panel.get_by_test_id("pending")).to_have_count(0)
-    assert lost, "the first answer was dropped"
+    assert handled and len(posted) == 2 and posted[0] == posted[1], "retried with the same client_id"
     threads = rest(team["owner"]).call("GET", f"/api/bytes/{byte.pk}/threads/")["results"]
-    assert len(threads) == 1
-    assert threads[0]["comments"][0]["client_id"] == lost[0]
+    assert len(threads) == 1, "stored once"
+    assert threads[0]["comments"][0]["client_id"] == posted[0]
 
 
 def test_the_server_refusal_is_shown_and_the_text_kept(team, open_as, console):
