@@ -85,7 +85,7 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         self.me = {"id": self.user.pk, "username": self.user.username}
         self.connection = uuid.uuid4().hex[:12]
         self.following: dict[str, tuple[int, int]] = {}  # key -> (workspace id, last seq sent)
-        self.typing_sent: dict[str, float] = {}
+        self.typing_sent: dict[tuple[str, int | None], float] = {}
         self.window = (0.0, 0)
         self.ticker: asyncio.Future[None] | None = None
         try:
@@ -200,9 +200,9 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         if thread is not None and (isinstance(thread, bool) or not isinstance(thread, int)):
             raise ValueError("thread must be a thread id or null")
         now = time.monotonic()
-        if now - self.typing_sent.get(key, 0.0) < 1.0:
-            return  # at most one a second per conversation; clients show it for a few seconds
-        self.typing_sent[key] = now
+        if now - self.typing_sent.get((key, thread), 0.0) < 1.0:
+            return  # at most one a second per thread; clients show it for a few seconds
+        self.typing_sent[(key, thread)] = now
         await self.channel_layer.group_send(
             conversation_group(key),
             {
