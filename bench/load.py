@@ -205,6 +205,21 @@ def status(target: Kb, token: str) -> list[dict[str, Any]]:
     return answers
 
 
+def heap_report(target: Kb, token: str) -> dict[str, float | None]:
+    """Where the processes' memory is, summed: the C heap in use and kept free and SQLite's
+    caches in MiB, and Python's live blocks (collab/memory.py), to tell memory kept for reuse
+    from memory still referenced."""
+    totals: dict[str, float | None] = {}
+    for answer in status(target, token):
+        for key, value in (answer.get("memory") or {}).items():
+            name = key.removesuffix("_bytes")
+            if value is None:
+                totals[name] = None
+            else:
+                totals[name] = (totals.get(name) or 0.0) + (mib(value) if key.endswith("_bytes") else value)
+    return {key: None if value is None else round(value, 1) for key, value in totals.items()}
+
+
 def redis_groups(target: Kb) -> int:
     """Group channels some process still subscribes to (kb's layer is channels-redis pub/sub:
     a group is a Redis pub/sub channel, `<prefix>__group__<name>`, not a key)."""
@@ -238,6 +253,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     warm_failures, _ = asyncio.run(_cycles(urls[: min(50, len(urls))], 100, 10))
     wait_until_idle(target, token, idle_limit)
     before = target.rss()
+    memory = {"before": heap_report(target, token)}
     peak = before
     sampling = threading.Event()
 
@@ -255,6 +271,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     waited = wait_until_idle(target, token, idle_limit)[1]
     time.sleep(6)  # one more chores tick, for whatever the last unload leaves to return
     after = target.rss()
+    memory["after_idle"] = heap_report(target, token)
     # A second wave: what the first left behind is reused, or it was a leak.
     again, _ = asyncio.run(_cycles(urls, scale.cycles, scale.concurrency))
     sampling.set()
@@ -262,6 +279,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     wait_until_idle(target, token, idle_limit)
     time.sleep(6)
     after_again = target.rss()
+    memory["after_second_wave"] = heap_report(target, token)
     failures.update({f"second wave: {key}": count for key, count in again.items()})
     answers = status(target, token)
     collab = [answer["collab"] or {} for answer in answers]
@@ -294,6 +312,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
         "rss_after_idle_mb": mib(after),
         "returned_share": (first_peak - after) / grown if grown > 0 else 1.0,
         "rss_after_second_wave_mb": mib(after_again),
+        "memory_mb": memory,
         "failures": problems,
     }
 

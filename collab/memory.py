@@ -1,30 +1,87 @@
-"""Giving memory back to the system once rooms have unloaded.
+"""Giving memory back to the system once rooms have unloaded, and telling where it is.
 
 A room's document lives in memory the CRDT library allocates with the C allocator. glibc keeps
 freed blocks for reuse instead of returning them, so a process that held a thousand rooms for
 a while keeps their memory after they have gone (measured: `python -m bench.load`, cycles).
 `malloc_trim` hands the free pages back; it costs a walk over the heap, so it runs on the
-periodic chores after unloads, not per unload.
+periodic chores after unloads, not per unload. `report()` splits the process's memory into
+what the C heap holds in use and free, what SQLite holds (its page caches) and Python's count
+of live blocks, so that "memory did not come back" can be told apart from a leak.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 from collections.abc import Callable
 
 
-def _load_trim() -> Callable[[int], int] | None:
+def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return ctypes.CDLL(name) if name else None
+    except OSError:
         return None
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                     "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    libc = _libc()
+    return getattr(libc, "malloc_trim", None)  # not glibc (musl, macOS): nothing to do
+
+
+def _load_mallinfo() -> Callable[[], _MallInfo2] | None:
+    function = getattr(_libc(), "mallinfo2", None)  # glibc 2.33 and later
+    if function is not None:
+        function.restype = _MallInfo2
+    return function
+
+
+def _load_sqlite_used() -> Callable[[], int] | None:
+    try:
+        function = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0").sqlite3_memory_used
+    except (OSError, AttributeError):  # SQLite linked statically into Python: not visible here
+        return None
+    function.restype = ctypes.c_int64
+    return function
+
+
 _trim = _load_trim()
+_mallinfo = _load_mallinfo()
+_sqlite_used = _load_sqlite_used()
 
 
 def give_back() -> None:
     if _trim is not None:
         _trim(0)
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 where it is not available)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def report() -> dict[str, int | None]:
+    """Where this process's memory is (None: not measurable on this platform)."""
+    info = _mallinfo() if _mallinfo is not None else None
+    return {
+        "rss_bytes": rss_bytes(),
+        # The C heap (Python's own arenas are mmapped blocks of it too), in use and kept free.
+        "heap_in_use_bytes": (info.uordblks + info.hblkhd) if info else None,
+        "heap_free_bytes": info.fordblks if info else None,
+        "sqlite_bytes": _sqlite_used() if _sqlite_used is not None else None,
+        "python_blocks": sys.getallocatedblocks(),
+    }

@@ -13,16 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import memory
 from .runtime import Runtime, existing_runtime
-
-
-def rss_bytes() -> int:
-    """This process's resident memory (Linux /proc; 0 where it is not available)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 async def _stats(runtime: Runtime) -> dict[str, int]:
@@ -43,6 +35,7 @@ class CollabStatusView(APIView):
                     "pid": serializers.IntegerField(),
                     "rss_bytes": serializers.IntegerField(),
                     "collab": serializers.DictField(child=serializers.IntegerField(), allow_null=True),
+                    "memory": serializers.DictField(child=serializers.IntegerField(allow_null=True)),
                 },
             )
         }
@@ -53,4 +46,7 @@ class CollabStatusView(APIView):
         if runtime is not None:
             # Read on the runtime's own loop: its dictionaries change only there.
             collab = asyncio.run_coroutine_threadsafe(_stats(runtime), runtime.loop).result(timeout=5)
-        return Response({"pid": os.getpid(), "rss_bytes": rss_bytes(), "collab": collab})
+        report = memory.report()
+        return Response(
+            {"pid": os.getpid(), "rss_bytes": report["rss_bytes"], "collab": collab, "memory": report}
+        )

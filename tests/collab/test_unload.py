@@ -67,6 +67,8 @@ async def test_status_tells_staff_what_the_process_holds(team, module_url, clien
     assert body["collab"]["rooms"] == 1
     assert body["collab"]["connections"] == 1
     assert body["rss_bytes"] > 0
+    # Where the memory is: the C heap (glibc here), SQLite's caches when it is the database.
+    assert body["memory"]["heap_in_use_bytes"] > 0 and body["memory"]["python_blocks"] > 0
 
     for outsider in (team["owner"], None):  # a workspace owner is not an operator
         refused = await db_call(get_status)(outsider)
