@@ -121,19 +121,25 @@ def admit(scope: dict[str, Any], module_id: int) -> Admission | None:
     return Admission(user.pk, user.username, module.role, module.workspace_id, credentials)  # type: ignore[attr-defined]
 
 
-def recheck(user_id: int, credentials: Credentials | None, workspace_id: int) -> Role | None:
-    """The user's role now, or None if the credential is gone or they are no longer a member."""
+def still_signed_in(user_id: int, credentials: Credentials | None) -> bool:
+    """False once the token is deleted, the session ended, or the user deactivated."""
     if credentials is not None and credentials.kind == "token":
         if not Token.objects.filter(key=credentials.key, user_id=user_id, user__is_active=True).exists():
-            return None
+            return False
     elif credentials is not None and credentials.kind == "session":
         store_class = import_string(settings.SESSION_ENGINE + ".SessionStore")
         user = get_user(_SessionRequest(store_class(session_key=credentials.key)))
         if not user.is_authenticated or user.pk != user_id:
-            return None
+            return False
     from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+
+
+def recheck(user_id: int, credentials: Credentials | None, workspace_id: int) -> Role | None:
+    """The user's role now, or None if the credential is gone or they are no longer a member."""
+    if not still_signed_in(user_id, credentials):
         return None
-    return role_of(user, workspace_id)
+    from django.contrib.auth import get_user_model
+
+    return role_of(get_user_model()(pk=user_id), workspace_id)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from pycrdt import Doc, StickyIndex, Text
 
+from collab.protocol import decode_state_vector, read_var_uint
+
 MAX_POSITION_BYTES = 64
 MAX_QUOTE = 500
 
@@ -39,38 +41,36 @@ def _position(value: object, field: str) -> bytes:
     return data
 
 
-def _varuint(data: bytes, at: int) -> int:
-    """The offset after the lib0 variable-length unsigned integer at `at` (ValueError if cut)."""
-    for _ in range(10):  # at most 10 bytes for 64 bits
-        if at >= len(data):
-            raise ValueError("truncated")
-        at += 1
-        if not data[at - 1] & 0x80:
-            return at
-    raise ValueError("too long")
+def _item_id(data: bytes) -> tuple[int, int] | None:
+    """The item a relative position points at (None: it names a type). Checked here rather than
+    by pycrdt, which panics (a BaseException) on some garbage. Yjs's encoding: a tag (0: item id,
+    1: type name, 2: type id), its fields, then the assoc; ValueError when it is not that."""
+    tag, at = data[0], 1
+    item = None
+    if tag in (0, 2):
+        client, at = read_var_uint(data, at)
+        clock, at = read_var_uint(data, at)
+        item = (client, clock) if tag == 0 else None
+    elif tag == 1:
+        length, at = read_var_uint(data, at)
+        if at + length > len(data):
+            raise ValueError("truncated type name")
+        data[at : at + length].decode()
+        at += length
+    else:
+        raise ValueError("unknown tag")
+    _, at = read_var_uint(data, at)  # the assoc, a signed varint: read the same way
+    if at != len(data):
+        raise ValueError("trailing bytes")
+    return item
 
 
 def _well_formed(data: bytes) -> bool:
-    """Checked here rather than by pycrdt, which panics (a BaseException) on some garbage.
-    Yjs's encoding: a tag (0: item id, 1: type name, 2: type id), its fields, then the assoc."""
     try:
-        tag, at = data[0], 1
-        if tag in (0, 2):
-            at = _varuint(data, _varuint(data, at))
-        elif tag == 1:
-            length_end = _varuint(data, at)
-            length = int.from_bytes(data[at:length_end], "little")  # only 1-byte lengths reach here
-            if length_end - at != 1 or length_end + length > len(data):
-                return False
-            data[length_end : length_end + length].decode()
-            at = length_end + length
-        else:
-            return False
-        if at < len(data):
-            at = _varuint(data, at)  # the assoc (a signed varint is read the same way)
-        return at == len(data)
+        _item_id(data)
     except (ValueError, UnicodeDecodeError):
         return False
+    return True
 
 
 def parse(value: object) -> Anchor | None:
@@ -92,11 +92,19 @@ def encode(data: bytes | memoryview | None) -> str | None:
 
 
 def detached(text: Text, start: bytes, end: bytes) -> bool:
-    """True when the anchored passage no longer has any text (or the anchor no longer resolves)."""
+    """True when the anchored passage no longer has any text. An anchor on items this document
+    does not hold yet (typed a moment ago, not stored yet) counts as detached for now."""
+    known = decode_state_vector(text.doc.get_state())
+    for position in (start, end):
+        item = _item_id(bytes(position))
+        if item is not None and item[1] >= known.get(item[0], 0):
+            return True
     try:
         first = StickyIndex.decode(bytes(start), text).get_index()
         last = StickyIndex.decode(bytes(end), text).get_index()
-    except Exception:  # checked when stored; an item unknown to this document: nothing to show
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # pycrdt panics rather than raise on what it cannot resolve
         return True
     return first >= last
 

@@ -34,9 +34,16 @@ from .models import Conversation
 logger = logging.getLogger(__name__)
 TICK = 25.0
 MAX_FRAME = 16 * 1024
+MAX_ID = 10**18 - 1
 MAX_SUBSCRIPTIONS = 200
 MESSAGES_PER_SECOND = 30
 CATCH_UP_CHUNK = 500
+
+
+def _number(value: Any, name: str, *, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_ID:
+        raise ValueError(f"{name} must be a whole number from {least} to {MAX_ID}")
+    return value
 
 
 def _target(content: dict[str, Any]) -> tuple[str, int]:
@@ -44,20 +51,21 @@ def _target(content: dict[str, Any]) -> tuple[str, int]:
     for kind in ("byte", "module"):
         value = content.get(kind)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{kind} must be a positive integer id")
-            return kind, value
+            return kind, _number(value, kind, least=1)
     raise ValueError('name a "byte" or a "module"')
 
 
-def _load_target(user: Any, kind: str, pk: int) -> tuple[Conversation | None, int]:
-    """The conversation (None before its first event) and workspace; Http404 when not visible."""
-    place = byte_for_user(user, pk) if kind == "byte" else module_for_user(user, pk)
-    workspace_id = place.module.workspace_id if kind == "byte" else place.workspace_id
-    return Conversation.objects.filter(**{kind: place}).first(), workspace_id
+def _workspace_of(user: Any, kind: str, pk: int) -> int:
+    """The workspace of a byte or module the user may see; Http404 otherwise."""
+    if kind == "byte":
+        return byte_for_user(user, pk).module.workspace_id
+    return module_for_user(user, pk).workspace_id
 
 
-def _events_after(conversation: Conversation, since: int) -> list[dict[str, Any]]:
+def _events_after(kind: str, pk: int, since: int) -> list[dict[str, Any]]:
+    conversation = Conversation.objects.filter(**{f"{kind}_id": pk}).first()
+    if conversation is None:  # nothing said there yet
+        return []
     return list(EventSerializer(services.events_since(conversation, since, CATCH_UP_CHUNK), many=True).data)
 
 
@@ -84,7 +92,10 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         self.user, self.credentials = found
         self.me = {"id": self.user.pk, "username": self.user.username}
         self.connection = uuid.uuid4().hex[:12]
-        self.following: dict[str, tuple[int, int]] = {}  # key -> (workspace id, last seq sent)
+        # key -> (workspace id, the last sequence number replayed: live events at or below it
+        # were sent by the replay; live events above it are all forwarded, even out of order,
+        # since commits on several processes may publish 5 before 4: clients order by number).
+        self.following: dict[str, tuple[int, int]] = {}
         self.typing_sent: dict[tuple[str, int | None], float] = {}
         self.window = (0.0, 0)
         self.ticker: asyncio.Future[None] | None = None
@@ -127,7 +138,7 @@ class DiscussConsumer(AsyncWebsocketConsumer):
             return
         if text_data is None:
             return await self.close(code=CloseCode.BAD_MESSAGE, reason="send JSON text frames")
-        if len(text_data) > MAX_FRAME:
+        if len(text_data) > MAX_FRAME or len(text_data.encode()) > MAX_FRAME:
             return await self.close(code=CloseCode.TOO_LARGE, reason=f"frames are at most {MAX_FRAME} bytes")
         now = time.monotonic()
         start, count = self.window
@@ -161,28 +172,26 @@ class DiscussConsumer(AsyncWebsocketConsumer):
     async def _subscribe(self, content: dict[str, Any]) -> None:
         kind, pk = _target(content)
         key = f"{kind}:{pk}"
-        since = content.get("since", 0)
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            raise ValueError("since must be a whole number >= 0 (the last sequence number you hold)")
+        since = _number(content.get("since", 0), "since (the last sequence number you hold)", least=0)
         if key not in self.following and len(self.following) >= MAX_SUBSCRIPTIONS:
             raise ValueError(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
         try:
-            conversation, workspace_id = await database_sync_to_async(_load_target)(self.user, kind, pk)
+            workspace_id = await database_sync_to_async(_workspace_of)(self.user, kind, pk)
         except (Http404, PermissionDenied):
             return await self._error(f"no {kind} {pk} that you can see", key)
         # Join first, then replay: what is stored meanwhile arrives live, after the replay, and
         # anything at or below what was replayed is dropped (see discuss_event).
         await self.channel_layer.group_add(conversation_group(key), self.channel_name)
         sent = since
-        while conversation is not None:
-            events = await database_sync_to_async(_events_after)(conversation, sent)
+        while True:
+            events = await database_sync_to_async(_events_after)(kind, pk, sent)
             for event in events:
                 await self._send({"type": "event", "conversation": key, **event})
             if events:
                 sent = events[-1]["seq"]
             if len(events) < CATCH_UP_CHUNK:
                 break
-        self.following[key] = (workspace_id, max(sent, self.following.get(key, (0, 0))[1]))
+        self.following[key] = (workspace_id, sent)
         await self._send({"type": "subscribed", "conversation": key, "last_seq": sent})
 
     async def _unsubscribe(self, content: dict[str, Any]) -> None:
@@ -197,8 +206,8 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         if key not in self.following:
             raise ValueError(f"subscribe to {key} before saying you are typing there")
         thread = content.get("thread")
-        if thread is not None and (isinstance(thread, bool) or not isinstance(thread, int)):
-            raise ValueError("thread must be a thread id or null")
+        if thread is not None:
+            thread = _number(thread, "thread", least=1)
         now = time.monotonic()
         if now - self.typing_sent.get((key, thread), 0.0) < 1.0:
             return  # at most one a second per thread; clients show it for a few seconds
@@ -222,7 +231,6 @@ class DiscussConsumer(AsyncWebsocketConsumer):
         following = self.following.get(key)
         if following is None or event["seq"] <= following[1]:
             return  # not followed (any more), or already sent by the replay
-        self.following[key] = (following[0], event["seq"])
         await self._send({"type": "event", **event})
 
     async def discuss_inbox(self, message: dict[str, Any]) -> None:
@@ -282,14 +290,18 @@ class DiscussConsumer(AsyncWebsocketConsumer):
                 self.following.pop(key, None)
                 await self.channel_layer.group_discard(conversation_group(key), self.channel_name)
                 await self._error("you no longer have access here", key)
+        # Presence follows membership: leave the workspaces one was removed from, join new ones.
+        for workspace_id in set(self.workspaces) - still:
+            await self.channel_layer.group_discard(workspace_group(workspace_id), self.channel_name)
+        for workspace_id in still - set(self.workspaces):
+            await self.channel_layer.group_add(workspace_group(workspace_id), self.channel_name)
+        self.workspaces = sorted(still)
         await self._announce("online")
         for key, last_seq in (await database_sync_to_async(_last_seqs)(list(self.following))).items():
             await self._send({"type": "seq", "conversation": key, "last_seq": last_seq})
 
     def _still_allowed(self) -> set[int] | None:
         """The workspaces the user is still a member of, or None when the credential is gone."""
-        workspaces = set(self._workspaces())
-        probe = next(iter(workspaces), None)
-        if probe is not None and auth.recheck(self.user.pk, self.credentials, probe) is None:
+        if not auth.still_signed_in(self.user.pk, self.credentials):
             return None
-        return workspaces
+        return set(self._workspaces())

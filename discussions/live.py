@@ -8,6 +8,8 @@ sequence number fetches it (every socket is told the latest numbers periodically
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -41,6 +43,21 @@ def _send(group: str, message: dict[str, Any]) -> None:
         )
 
 
+def _never_raises(deliver: Callable[..., None]) -> Callable[..., None]:
+    """Delivery runs after the commit, inside the request: a failure there must not turn the
+    stored change into an error answer (clients catch up from storage)."""
+
+    @wraps(deliver)
+    def run(*args: Any) -> None:
+        try:
+            deliver(*args)
+        except Exception:
+            logger.exception("live delivery failed; clients catch up from storage")
+
+    return run
+
+
+@_never_raises
 def event_stored(event_id: int) -> None:
     from .api.serializers import EventSerializer
     from .models import Event
@@ -54,6 +71,7 @@ def event_stored(event_id: int) -> None:
     _send(conversation_group(event.conversation.key), {"type": "discuss.event", "event": payload})
 
 
+@_never_raises
 def inbox_stored(item_ids: list[int]) -> None:
     from .api.serializers import InboxItemSerializer
     from .models import InboxItem

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from bytes_app.models import Byte, Module, Role
@@ -24,8 +26,9 @@ from .models import ByteMention, Comment, Conversation, Event, InboxItem, Thread
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser as User
 
+T = TypeVar("T")
 MAX_BODY = 5000
-CLIENT_ID = re.compile(r"^[\w-]{1,64}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EXCERPT = 280
 
 
@@ -112,8 +115,13 @@ def _record(
 
 
 def events_since(conversation: Conversation, since: int, limit: int = 500) -> list[Event]:
+    comments = Comment.objects.select_related("author", "conversation").prefetch_related("mentions")
     return list(
-        conversation.events.filter(seq__gt=since).select_related("thread", "comment").order_by("seq")[:limit]
+        conversation.events.filter(seq__gt=since)
+        .select_related("thread__byte", "thread__created_by", "thread__resolved_by")
+        .select_related("comment__author", "comment__conversation")
+        .prefetch_related(Prefetch("thread__comments", queryset=comments), "comment__mentions")
+        .order_by("seq")[:limit]
     )
 
 
@@ -179,19 +187,28 @@ def _notify_comment(
     )
     from django.contrib.auth import get_user_model
 
-    repliers = list(get_user_model().objects.filter(pk__in=participants - told - {None}))
+    repliers = list(
+        get_user_model().objects.filter(
+            pk__in=participants - told - {None}, memberships__workspace_id=workspace_id, is_active=True
+        )
+    )
     _notify(repliers, InboxItem.Reason.REPLY, excerpt=comment.body, **where)
+
+
+def inbox_of(user: User) -> QuerySet[InboxItem]:
+    """The user's items from the workspaces they are still a member of."""
+    return InboxItem.objects.filter(user_id=user.pk, workspace__memberships__user_id=user.pk)
 
 
 def mark_read(user: User, item_ids: list[int] | None = None) -> int:
     """Mark the user's items read (all of them when `item_ids` is None); the unread count after."""
-    unread = InboxItem.objects.filter(user=user, read_at__isnull=True)
+    unread = inbox_of(user).filter(read_at__isnull=True)
     (unread if item_ids is None else unread.filter(pk__in=item_ids)).update(read_at=timezone.now())
     return unread.count()
 
 
 def unread_count(user: User) -> int:
-    return InboxItem.objects.filter(user=user, read_at__isnull=True).count()
+    return inbox_of(user).filter(read_at__isnull=True).count()
 
 
 # --- threads and comments ---------------------------------------------------------------------
@@ -201,11 +218,30 @@ def _retried(user: User, client_id: str) -> Comment | None:
     return Comment.objects.filter(author=user, client_id=client_id).select_related("thread").first()
 
 
+class _RacedRetry(Exception):
+    """The same send (user and client_id) was being stored by another request at once."""
+
+
+def _idempotent(service: Callable[..., T]) -> Callable[..., T]:
+    """Run a send in its own transaction; if a concurrent twin stored the same client_id first,
+    run it again: it then finds the twin's result (a retry answers 200, never a 400)."""
+    atomic = transaction.atomic(service)
+
+    @wraps(service)
+    def run(**kwargs: Any) -> T:
+        try:
+            return atomic(**kwargs)
+        except _RacedRetry:
+            return atomic(**kwargs)
+
+    return run
+
+
 def _same_client_id_elsewhere() -> ValidationError:
     return ValidationError({"client_id": ["This client_id was already used for another message."]})
 
 
-@transaction.atomic
+@_idempotent
 def thread_create(
     *, byte: Byte, user: User, body: str, client_id: str | None = None, anchor: Anchor | None = None
 ) -> tuple[Thread, bool]:
@@ -213,9 +249,10 @@ def thread_create(
     the thread it made the first time."""
     client_id = _client_id(client_id)
     if (earlier := _retried(user, client_id)) is not None:
-        if earlier.thread is None or earlier.thread.byte_id != byte.pk:
+        thread = earlier.thread
+        if thread is None or thread.byte_id != byte.pk or thread.comments.order_by("pk").first() != earlier:
             raise _same_client_id_elsewhere()
-        return earlier.thread, False
+        return thread, False
     body = _body(body)
     mentioned = _mentions(byte.module.workspace_id, body)
     conversation = byte_conversation(byte)
@@ -253,13 +290,13 @@ def _comment(
             comment = Comment.objects.create(
                 conversation=conversation, thread=thread, author=user, body=body, client_id=client_id
             )
-    except IntegrityError:  # the same retry, twice at once: the other one made it
-        raise _same_client_id_elsewhere() from None
+    except IntegrityError:  # the same send, twice at once: the other one made it
+        raise _RacedRetry from None
     comment.mentions.set(mentioned)
     return comment
 
 
-@transaction.atomic
+@_idempotent
 def comment_create(
     *, thread: Thread, user: User, body: str, client_id: str | None = None
 ) -> tuple[Comment, bool]:
@@ -285,7 +322,7 @@ def comment_create(
     return comment, True
 
 
-@transaction.atomic
+@_idempotent
 def chat_post(*, module: Module, user: User, body: str, client_id: str | None = None) -> tuple[Comment, bool]:
     """A message in the module's chat; (message, created)."""
     client_id = _client_id(client_id)
@@ -337,11 +374,13 @@ def comment_edit(*, comment: Comment, user: User, body: str, workspace_id: int, 
 @transaction.atomic
 def thread_resolve(*, thread: Thread, user: User, resolved: bool) -> Thread:
     """Resolve or reopen; doing it twice changes nothing and records nothing."""
-    if (thread.resolved_at is not None) == resolved:
+    # Conditional, so that two at once change it (and record an event) once.
+    changed = Thread.objects.filter(pk=thread.pk, resolved_at__isnull=resolved).update(
+        resolved_at=timezone.now() if resolved else None, resolved_by=user if resolved else None
+    )
+    thread.refresh_from_db(fields=["resolved_at", "resolved_by"])
+    if not changed:
         return thread
-    thread.resolved_at = timezone.now() if resolved else None
-    thread.resolved_by = user if resolved else None
-    thread.save(update_fields=["resolved_at", "resolved_by"])
     kind = Event.Kind.THREAD_RESOLVED if resolved else Event.Kind.THREAD_REOPENED
     _record(thread.conversation, kind, actor=user, thread=thread)
     return thread

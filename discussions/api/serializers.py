@@ -190,7 +190,7 @@ class UnreadSerializer(serializers.Serializer):
 
 class ReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         max_length=1000,
         help_text="the items to mark read; all of them when left out",

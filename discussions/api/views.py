@@ -6,6 +6,7 @@ validates the shape, and calls a service.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -39,6 +40,7 @@ from .serializers import (
     UnreadSerializer,
 )
 
+ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and within a 64-bit column
 EVENTS_PER_ANSWER = 500
 CHAT_PAGE = 50
 SINCE = OpenApiParameter("since", int, description="the last sequence number you hold (0: from the start)")
@@ -53,15 +55,11 @@ def _threads(queryset: QuerySet[Thread]) -> QuerySet[Thread]:
 
 def _since(request: Request) -> int:
     raw = request.query_params.get("since", "0")
-    try:
-        since = int(raw)
-    except ValueError:
+    if not ID.fullmatch(raw):
         raise ValidationError(
-            {"since": ["Expected a whole number (the last sequence number you hold)."]}
-        ) from None
-    if since < 0:
-        raise ValidationError({"since": ["Cannot be negative."]})
-    return since
+            {"since": ["Expected a whole number >= 0 (the last sequence number you hold)."]}
+        )
+    return int(raw)
 
 
 def _events(conversation: Conversation | None, key: str, since: int) -> Response:
@@ -209,16 +207,16 @@ class ModuleChatView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         module = module_for_user(request.user, pk)
+        before = request.query_params.get("before")
+        if before is not None and not ID.fullmatch(before):
+            raise ValidationError({"before": ["Expected a message id."]})
         conversation = Conversation.objects.filter(module=module).first()
         messages: list[Comment] = []
         if conversation is not None:
             queryset = conversation.comments.select_related("author", "conversation").prefetch_related(
                 "mentions"
             )
-            before = request.query_params.get("before")
             if before is not None:
-                if not before.isdigit():
-                    raise ValidationError({"before": ["Expected a message id."]})
                 queryset = queryset.filter(pk__lt=int(before))
             messages = list(queryset.order_by("-id")[:CHAT_PAGE])[::-1]
         return Response(
@@ -266,12 +264,11 @@ class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     serializer_class = InboxItemSerializer
     pagination_class = Pagination
+    lookup_value_regex = "[0-9]{1,18}"
     filter_backends: list = []
 
     def get_queryset(self) -> QuerySet[InboxItem]:
-        items = InboxItem.objects.filter(user_id=self.request.user.pk).select_related(
-            "actor", "module", "byte", "comment"
-        )
+        items = services.inbox_of(self.request.user).select_related("actor", "module", "byte", "comment")
         if self.request.query_params.get("unread") in ("1", "true"):
             items = items.filter(read_at__isnull=True)
         return items

@@ -269,3 +269,91 @@ def test_concurrent_senders_get_consecutive_sequence_numbers(team, client_for):
     for n in range(2):
         mine = [e.comment.body for e in events if e.comment.body.startswith(f"{n}-")]
         assert mine == [f"{n}-{i}" for i in range(10)]
+
+
+def test_an_anchor_on_unknown_items_is_kept_and_reads_as_detached(team, client_for):
+    """Typed a moment ago and not stored yet, or made up: the thread is stored, and every read
+    of the byte's discussion still works (pycrdt would panic on such positions)."""
+    unknown = base64.b64encode(b"\x00\x05\x07\x00").decode()
+    eddie = client_for(team["editor"])
+    made = post_thread(eddie, team["byte"], "here", anchor={"start": unknown, "end": unknown, "quote": "x"})
+    assert made.status_code == 201, made.content
+    assert made.json()["anchor"]["detached"] is True
+    assert eddie.get(f"/api/bytes/{team['byte'].pk}/threads/").status_code == 200
+    assert eddie.get(f"/api/bytes/{team['byte'].pk}/discussion/events/").status_code == 200
+    without_assoc = base64.b64encode(b"\x00\x05\x07").decode()
+    refused = post_thread(
+        eddie, team["byte"], "x", anchor={"start": without_assoc, "end": unknown, "quote": ""}
+    )
+    assert refused.status_code == 400
+
+
+def test_removed_members_are_not_told_of_replies_and_lose_their_inbox(team, client_for):
+    eddie, olive = client_for(team["editor"]), client_for(team["owner"])
+    thread = post_thread(eddie, team["byte"], "started by eddie").json()
+    olive.post(f"/api/threads/{thread['id']}/comments/", {"body": "first reply"}, format="json")
+    assert eddie.get("/api/inbox/unread/").json() == {"unread": 1}
+    byte_services.membership_remove(membership=team["workspace"].memberships.get(user=team["editor"]))
+    olive.post(f"/api/threads/{thread['id']}/comments/", {"body": "confidential plan"}, format="json")
+    assert not InboxItem.objects.filter(user=team["editor"], excerpt="confidential plan").exists()
+    assert eddie.get("/api/inbox/").json()["count"] == 0
+    assert eddie.get("/api/inbox/unread/").json() == {"unread": 0}
+
+
+def test_two_sends_with_the_same_client_id_at_once_answer_the_same(team, client_for, monkeypatch):
+    """The race is simulated: the second request does not see the first's row when it looks,
+    and meets it at INSERT (as on PostgreSQL when both look before either commits)."""
+    from discussions import services
+
+    eddie = client_for(team["editor"])
+    url = f"/api/modules/{team['deploy'].pk}/chat/"
+    first = eddie.post(url, {"body": "once", "client_id": "race-1"}, format="json")
+    real = services._retried
+    calls = iter([None])
+    monkeypatch.setattr(services, "_retried", lambda user, cid: next(calls, real(user, cid)))
+    second = eddie.post(url, {"body": "once", "client_id": "race-1"}, format="json")
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"] and Comment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("get", "/api/modules/{module}/chat/?before=²", None),
+        ("get", "/api/modules/{module}/chat/events/?since=²", None),
+        ("get", "/api/modules/{module}/chat/events/?since=99999999999999999999999", None),
+        ("post", "/api/inbox/read-all/", {"ids": [10**30]}),
+        ("post", "/api/modules/{module}/chat/", {"body": "x", "client_id": "ÄÖ٣"}),
+    ],
+)
+def test_odd_numbers_and_ids_are_400s(team, client_for, method, path, payload):
+    url = path.format(module=team["deploy"].pk)
+    answer = getattr(client_for(team["editor"]), method)(url, payload, format="json")
+    assert answer.status_code == 400, answer.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/bytes/99999999999999999999999/threads/", "/api/comments/99999999999999999999/",
+     "/api/inbox/99999999999999999999/read/", "/api/modules/99999999999999999999/chat/"],
+)  # fmt: skip
+def test_huge_ids_are_404s(team, client_for, path):
+    assert client_for(team["editor"]).post(path, {}, format="json").status_code == 404
+
+
+def test_a_replys_client_id_cannot_start_a_thread(team, client_for):
+    eddie = client_for(team["editor"])
+    thread = post_thread(eddie, team["byte"], "first", client_id="a1").json()
+    eddie.post(f"/api/threads/{thread['id']}/comments/", {"body": "second", "client_id": "a2"}, format="json")
+    assert post_thread(eddie, team["byte"], "second", client_id="a2").status_code == 400
+
+
+def test_catch_up_costs_a_fixed_number_of_queries(team, client_for, django_assert_max_num_queries):
+    eddie = client_for(team["editor"])
+    for n in range(3):
+        thread = post_thread(eddie, team["byte"], f"thread {n} @olive").json()
+        for m in range(3):
+            eddie.post(f"/api/threads/{thread['id']}/comments/", {"body": f"reply {m}"}, format="json")
+    with django_assert_max_num_queries(20):
+        events = eddie.get(f"/api/bytes/{team['byte'].pk}/discussion/events/?since=0").json()["events"]
+    assert len(events) == 12

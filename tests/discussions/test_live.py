@@ -241,10 +241,51 @@ async def test_database_away_is_an_error_not_a_crash(team, tokens, monkeypatch):
     def down(*args):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(consumers, "_load_target", down)
+    monkeypatch.setattr(consumers, "_workspace_of", down)
     await socket.send(type="subscribe", byte=team["byte"].pk, since=0)
     assert "try again" in (await socket.next("error"))["message"]
     monkeypatch.undo()
     await socket.send(type="subscribe", byte=team["byte"].pk, since=0)
     await socket.next("subscribed")
     await socket.ws.disconnect()
+
+
+async def test_events_out_of_order_are_all_forwarded(team, tokens):
+    """Commits on two processes may publish 5 before 4: both reach the socket (clients order)."""
+    from channels.layers import get_channel_layer
+
+    socket = await Socket(tokens["editor"]).open()
+    await socket.send(type="subscribe", module=team["deploy"].pk, since=0)
+    await socket.next("subscribed")
+    key = f"module:{team['deploy'].pk}"
+    layer = get_channel_layer()
+    for seq in (2, 1):
+        event = {
+            "conversation": key,
+            "seq": seq,
+            "kind": "chat.created",
+            "at": "",
+            "thread": None,
+            "comment": None,
+        }
+        await layer.group_send(
+            f"discuss.module.{team['deploy'].pk}", {"type": "discuss.event", "event": event}
+        )
+    assert [(await socket.next("event"))["seq"] for _ in range(2)] == [2, 1]
+    await socket.ws.disconnect()
+
+
+async def test_removed_member_leaves_presence_and_is_closed_when_signed_out(team, tokens, monkeypatch):
+    monkeypatch.setattr(consumers, "TICK", 0.3)
+    vera = await Socket(tokens["viewer"]).open()
+    membership = await db_call(team["workspace"].memberships.get)(user=team["viewer"])
+    await db_call(byte_services.membership_remove)(membership=membership)
+    await asyncio.sleep(1.0)  # a few checks
+    eddie = await Socket(tokens["editor"]).open()
+    await vera.quiet("presence", seconds=0.5)  # vera no longer hears who comes online there
+    await eddie.ws.disconnect()
+    # A user in no workspace at all is still checked: a deleted token closes the socket.
+    from rest_framework.authtoken.models import Token
+
+    await db_call(Token.objects.filter(key=tokens["viewer"]).delete)()
+    assert (await vera.closed())["code"] == 4403
