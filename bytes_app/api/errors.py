@@ -1,4 +1,4 @@
-"""Map domain errors onto HTTP: Django ValidationError -> 400 per field, StaleVersion -> 412,
+"""Map domain errors onto HTTP: Django ValidationError and too many form fields -> 400, StaleVersion -> 412,
 a body over the size limit -> 413."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -54,6 +54,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         exc = PayloadTooLarge(f"The request body is larger than this server accepts ({limit} bytes).")
+    elif isinstance(exc, TooManyFieldsSent):  # a form with thousands of fields (found by schemathesis)
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        exc = exceptions.ValidationError({"non_field_errors": [f"At most {limit} form fields per request."]})
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

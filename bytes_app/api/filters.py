@@ -8,10 +8,14 @@ from rest_framework.exceptions import ValidationError
 
 from ..models import Byte, Module
 
+# Ids bounded to a 64-bit column: past it SQLite raises OverflowError, a 500 (found by
+# schemathesis: `/api/modules/?workspace=-7.04e+301`).
+ID_RANGE = {"min_value": 1, "max_value": 10**18 - 1}
+
 
 class ModuleFilter(django_filters.FilterSet):
-    workspace = django_filters.NumberFilter(field_name="workspace_id")
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    workspace = django_filters.NumberFilter(field_name="workspace_id", **ID_RANGE)
+    parent = django_filters.NumberFilter(field_name="parent_id", **ID_RANGE)
     root = django_filters.BooleanFilter(
         field_name="parent", lookup_expr="isnull", label="Only top-level modules"
     )
@@ -22,8 +26,8 @@ class ModuleFilter(django_filters.FilterSet):
 
 
 class ByteFilter(django_filters.FilterSet):
-    workspace = django_filters.NumberFilter(field_name="module__workspace_id")
-    module = django_filters.NumberFilter(field_name="module_id")
+    workspace = django_filters.NumberFilter(field_name="module__workspace_id", **ID_RANGE)
+    module = django_filters.NumberFilter(field_name="module_id", **ID_RANGE)
     tag = django_filters.CharFilter(method="filter_tag", label="Tag name")
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", method="filter_updated_since")
 

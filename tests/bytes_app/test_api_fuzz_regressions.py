@@ -73,3 +73,19 @@ def test_a_database_outage_is_a_retryable_503(team, client_for, monkeypatch):
     response = client.get(f"/api/bytes/{team['byte'].pk}/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5" and "database" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["/api/modules/?workspace=-7.041892743820128e%2B301", "/api/bytes/?module=99999999999999999999999"],
+)
+def test_ids_past_a_64_bit_column_are_400s_not_overflows(team, client_for, query):
+    """Found by schemathesis on SQLite: the filter passed the number on, SQLite overflowed."""
+    assert client_for(team["editor"]).get(query).status_code == 400
+
+
+def test_a_form_with_too_many_fields_is_a_400(team, client_for, settings):
+    """Found by schemathesis: a multipart list of thousands of ids raised TooManyFieldsSent (500)."""
+    fields = {"ids": [str(n) for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)]}
+    answer = client_for(team["editor"]).post("/api/inbox/read-all/", fields, format="multipart")
+    assert answer.status_code == 400 and "form fields" in str(answer.json())
