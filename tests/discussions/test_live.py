@@ -280,7 +280,16 @@ async def test_removed_member_leaves_presence_and_is_closed_when_signed_out(team
     vera = await Socket(tokens["viewer"]).open()
     membership = await db_call(team["workspace"].memberships.get)(user=team["viewer"])
     await db_call(byte_services.membership_remove)(membership=membership)
-    await asyncio.sleep(1.0)  # a few checks
+    from channels.layers import get_channel_layer
+
+    from discussions.live import workspace_group
+
+    groups = get_channel_layer().groups  # the in-memory layer's table: vera's socket is alone
+    for _ in range(100):  # until her socket's next check has left the workspace's group
+        if not groups.get(workspace_group(team["workspace"].pk)):
+            break
+        await asyncio.sleep(0.1)
+    assert not groups.get(workspace_group(team["workspace"].pk))
     eddie = await Socket(tokens["editor"]).open()
     await vera.quiet("presence", seconds=0.5)  # vera no longer hears who comes online there
     await eddie.ws.disconnect()
