@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 2.0
+PROBE_SECONDS = 1.0
+PROBE_GROUP = "kb.probe"
 
 
 def room_group(module_id: int) -> str:
@@ -51,6 +53,7 @@ class Hub:
         self.groups: set[str] = set()  # the channel-layer groups this process has joined
         self._start_lock = asyncio.Lock()
         self.degraded = False
+        self._probe: asyncio.Task[None] | None = None
         self.published = 0
 
     async def _start(self) -> None:
@@ -145,27 +148,50 @@ class Hub:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            if not self.degraded:
-                logger.warning("channel layer unavailable (%s): serving local sockets only", error)
-            self.degraded = True
+            self._degrade(error)
             return False
-        if self.degraded:
-            self.degraded = False
-            logger.warning("channel layer is back: healing every room from the database")
-            self.rt.spawn(self._recovered())
         return True
 
-    async def _recovered(self) -> None:
-        """Subscribe to every group again, then heal. A join or leave that failed during the
-        outage can leave channels-redis's bookkeeping and Redis disagreeing (it drops a group
-        from its table before the UNSUBSCRIBE that failed, and skips a SUBSCRIBE for a channel
-        it believes subscribed), so that the process hears nothing more of that room. Added
-        for the soak's divergence; the plain outage test passes without it (see README)."""
-        if self.shared and self.channel is not None:
-            for group in list(self.groups):
-                await self._guard(self.layer.group_discard(group, self.channel))
-                await self._guard(self.layer.group_add(group, self.channel))
-        self.rt.rooms.heal_all()
+    def _degrade(self, error: Exception) -> None:
+        """Serve local sockets only until a probe finds the layer back (see _probe_until_back).
+        An operation that happens to succeed meanwhile proves nothing: channels-redis answers
+        some (leaving a group it has already left) without asking Redis. Treating those as
+        recovery made a 3-s outage heal every room thousands of times (found by the 60-minute
+        soak: sockets then waited for minutes to connect)."""
+        if not self.degraded:
+            logger.warning("channel layer unavailable (%s): serving local sockets only", error)
+        self.degraded = True
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self._probe_until_back())
+
+    async def _probe_until_back(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            try:  # a PUBLISH always reaches Redis
+                await asyncio.wait_for(
+                    self.layer.group_send(PROBE_GROUP, {"type": "kb.probe"}), PUBLISH_TIMEOUT
+                )
+                await self._subscribe_again()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                continue
+            self.degraded = False
+            logger.warning("channel layer is back: healing every room from the database")
+            self.rt.rooms.heal_all()
+            return
+
+    async def _subscribe_again(self) -> None:
+        """Leave and join every group again. A join or leave that failed during the outage can
+        leave channels-redis's bookkeeping and Redis disagreeing (it drops a group from its table
+        before the UNSUBSCRIBE that failed, and skips a SUBSCRIBE for a channel it believes
+        subscribed), so that the process hears nothing more of that room. Added for the soak's
+        divergence; the plain outage test passes without it (see README)."""
+        if self.channel is None:
+            return
+        for group in list(self.groups):
+            await asyncio.wait_for(self.layer.group_discard(group, self.channel), PUBLISH_TIMEOUT)
+            await asyncio.wait_for(self.layer.group_add(group, self.channel), PUBLISH_TIMEOUT)
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -177,9 +203,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if not self.degraded:
-                    logger.warning("channel layer receive failed (%s); retrying", error)
-                self.degraded = True
+                self._degrade(error)
                 await asyncio.sleep(1.0)
                 continue
             if message.get("origin") == self.process:
@@ -214,7 +238,7 @@ class Hub:
         self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]], gap=gap)
 
     async def shutdown(self) -> None:
-        for task in (self._receiver, self._publisher):
+        for task in (self._receiver, self._publisher, self._probe):
             if task is not None:
                 task.cancel()
         if self.shared and self.channel is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,3 +50,71 @@ def test_messages_outside_any_sequence_are_delivered_without_a_gap() -> None:
     hub._dispatch(room_message("command", 0))  # sent from a thread, e.g. a management command
     hub._dispatch(room_message("a", 4))
     assert [gap for _, _, gap in calls] == [True, False, False]
+
+
+class FlakyLayer:
+    """channels-redis pub/sub's bookkeeping while Redis is down: what needs Redis fails, but
+    joining a group whose Redis channel it believes subscribed (an UNSUBSCRIBE failed) answers
+    at once without asking Redis, and so does leaving a group the channel is not in."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.table: dict[str, set[str]] = {}
+        self.subscribed: set[str] = set()
+
+    async def new_channel(self) -> str:
+        return "process-channel"
+
+    async def receive(self, channel: str) -> dict:
+        await asyncio.Event().wait()  # nothing arrives in this test
+        return {}
+
+    def _redis(self) -> None:
+        if not self.up:
+            raise ConnectionError("Error 111 connecting to Redis. Connection refused.")
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.table.setdefault(group, set()).add(channel)
+        if group not in self.subscribed:
+            self._redis()
+            self.subscribed.add(group)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        if channel not in self.table.get(group, set()):
+            return
+        self.table[group].discard(channel)
+        if not self.table[group]:
+            del self.table[group]
+            self._redis()
+            self.subscribed.discard(group)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        self._redis()
+
+
+async def test_an_outage_heals_once_when_redis_answers_again(monkeypatch) -> None:
+    monkeypatch.setattr("collab.hub.PROBE_SECONDS", 0.05, raising=False)
+    heals: list[float] = []
+    runtime = SimpleNamespace(
+        rooms=SimpleNamespace(heal_all=lambda: heals.append(1)), spawn=asyncio.ensure_future
+    )
+    hub = Hub(runtime)  # type: ignore[arg-type]
+    hub.layer, hub.shared = FlakyLayer(), True
+    await hub.join_room(1)
+    await hub.join_room(2)
+    hub.layer.up = False
+    hub.publish_room(1, "update", b"x")
+    for _ in range(20):  # rooms unload and load while Redis is down; nothing needs healing yet
+        await hub.leave_room(2)
+        await hub.join_room(2)  # answered without Redis: channels-redis believes it subscribed
+        await asyncio.sleep(0.02)
+    assert hub.degraded and heals == [], "an operation that never reached Redis counted as recovery"
+    hub.layer.up = True
+    for _ in range(100):
+        if not hub.degraded:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    assert not hub.degraded and heals == [1]
+    assert hub.layer.table == {"kb.room.1": {"process-channel"}, "kb.room.2": {"process-channel"}}
+    await hub.shutdown()
