@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, QuerySet
@@ -114,8 +115,13 @@ def _record(
     return event
 
 
+def comments_shown() -> QuerySet[Comment]:
+    """Comments with what their JSON shows (author, conversation, mentions) fetched up front."""
+    return Comment.objects.select_related("author", "conversation").prefetch_related("mentions")
+
+
 def events_since(conversation: Conversation, since: int, limit: int = 500) -> list[Event]:
-    comments = Comment.objects.select_related("author", "conversation").prefetch_related("mentions")
+    comments = comments_shown()
     return list(
         conversation.events.filter(seq__gt=since)
         .select_related("thread__byte", "thread__created_by", "thread__resolved_by")
@@ -185,8 +191,6 @@ def _notify_comment(
     participants = {comment.thread.created_by_id} | set(
         comment.thread.comments.exclude(pk=comment.pk).values_list("author_id", flat=True)
     )
-    from django.contrib.auth import get_user_model
-
     repliers = list(
         get_user_model().objects.filter(
             pk__in=participants - told - {None}, memberships__workspace_id=workspace_id, is_active=True

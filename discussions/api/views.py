@@ -47,7 +47,7 @@ SINCE = OpenApiParameter("since", int, description="the last sequence number you
 
 
 def _threads(queryset: QuerySet[Thread]) -> QuerySet[Thread]:
-    comments = Comment.objects.select_related("author", "conversation").prefetch_related("mentions")
+    comments = services.comments_shown()
     return queryset.select_related("byte", "created_by", "resolved_by").prefetch_related(
         Prefetch("comments", queryset=comments)
     )
@@ -213,9 +213,7 @@ class ModuleChatView(APIView):
         conversation = Conversation.objects.filter(module=module).first()
         messages: list[Comment] = []
         if conversation is not None:
-            queryset = conversation.comments.select_related("author", "conversation").prefetch_related(
-                "mentions"
-            )
+            queryset = services.comments_shown().filter(conversation=conversation)
             if before is not None:
                 queryset = queryset.filter(pk__lt=int(before))
             messages = list(queryset.order_by("-id")[:CHAT_PAGE])[::-1]
