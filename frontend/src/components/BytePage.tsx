@@ -46,6 +46,26 @@ export function BytePage(props: BytePageProps) {
   const entry = props.bytes.find((byte) => byte.id === byteId) ?? null
   const text = useMemo(() => room.text(byteId), [room, byteId])
   const [meta, setMeta] = useState<Byte | null>(null)
+  // Answers about the byte can arrive out of order (a refresh sent before a tag edit may land
+  // after it). A read is as new as when it was sent, a write as when it was answered (the
+  // server has committed it by then): show an answer only if nothing newer is showing.
+  const metaClock = useRef(0)
+  const metaShown = useRef(0)
+  const showMeta = (asOf: number, byte: Byte): void => {
+    if (asOf <= metaShown.current) return
+    metaShown.current = asOf
+    setMeta(byte)
+  }
+  const readMeta = async (): Promise<Byte> => {
+    const asOf = ++metaClock.current
+    const byte = await api.byte(byteId)
+    showMeta(asOf, byte)
+    return byte
+  }
+  const writeMeta = async (changes: { title?: string; tags?: string[] }): Promise<void> => {
+    const byte = await api.updateByte(byteId, changes)
+    showMeta(++metaClock.current, byte)
+  }
   const [notFound, setNotFound] = useState(false)
   const [links, setLinks] = useState<Link[] | null>(null)
   const [backlinks, setBacklinks] = useState<ByteRef[] | null>(null)
@@ -86,10 +106,10 @@ export function BytePage(props: BytePageProps) {
   // REST details the live index does not carry (tags, authors); also finds moved bytes.
   useEffect(() => {
     setMeta(null)
+    metaShown.current = metaClock.current
     setNotFound(false)
-    api.byte(byteId).then(
+    readMeta().then(
       (byte) => {
-        setMeta(byte)
         if (byte.module !== props.moduleId) navigate(byteUrl(props.workspace, byte.module, byte.id), { replace: true })
       },
       (error) => (error instanceof ApiError && error.status === 404 ? setNotFound(true) : reportError(error)),
@@ -106,7 +126,7 @@ export function BytePage(props: BytePageProps) {
     const load = (): void => {
       api.links(byteId).then((result) => !stale && setLinks(result), () => undefined)
       // "updated by ... ago" too, once the stored row has caught up with the live text.
-      if (loadedOnce) api.byte(byteId).then((byte) => !stale && setMeta(byte), () => undefined)
+      if (loadedOnce && !stale) readMeta().catch(() => undefined)
       loadedOnce = true
     }
     load()
@@ -172,7 +192,7 @@ export function BytePage(props: BytePageProps) {
 
   const saveTitle = async (value: string): Promise<void> => {
     try {
-      setMeta(await api.updateByte(byteId, { title: value }))
+      await writeMeta({ title: value })
     } catch (error) {
       reportError(error)
       throw error
@@ -180,7 +200,7 @@ export function BytePage(props: BytePageProps) {
   }
   const saveTags = async (tags: string[]): Promise<void> => {
     try {
-      setMeta(await api.updateByte(byteId, { tags }))
+      await writeMeta({ tags })
     } catch (error) {
       reportError(error)
     }
