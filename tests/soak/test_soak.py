@@ -4,22 +4,28 @@
 First half: kill -9, SIGTERM (a deploy), Redis outages and PostgreSQL outages in turn, editors
 reconnecting (and leaving and coming back, so rooms unload and load). Second half: the same
 without restarting processes, and each process's resident memory measured from the middle to
-the end must stay within SOAK_RSS_GROWTH_MB (default 64).
+the end must stay within SOAK_RSS_GROWTH_MB (default 64). Each process's own account of its
+memory (GET /api/collab/status/: C heap in use and kept free, Python blocks, rooms) is sampled
+a dozen times and printed, so that growth can be told apart: kept for reuse, or referenced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
 import time
+import urllib.request
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 
 from bytes_app import services
 from tests.chaos.harness import Editor, ack_url, verify
+from tests.servers import Server
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -35,9 +41,29 @@ def rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
+def memory_sample(server: Server, token: str) -> str:
+    """One line: the process's memory as it accounts for it (MiB), and what it holds."""
+    request = urllib.request.Request(
+        f"{server.http}/api/collab/status/", headers={"Authorization": f"Token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+    except OSError as error:  # a process being restarted: say so, the run goes on
+        return f"pid {server.process.pid}: unreachable ({error})"
+    mib = {
+        key.removesuffix("_bytes"): round(value / 2**20, 1) if key.endswith("_bytes") else value
+        for key, value in answer["memory"].items()
+        if value is not None
+    }
+    return f"pid {answer['pid']}: {mib} {answer['collab']}"
+
+
 async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     cluster = make_cluster(2)
     token = await sync_to_async(token_of)(team["editor"])
+    operator = await sync_to_async(get_user_model().objects.create_user)("operator", is_staff=True)
+    staff_token = await sync_to_async(token_of)(operator)
     deploy, byte, checklist = team["deploy"], team["byte"], team["checklist"]
     modules: dict[int, dict[int, str]] = {deploy.pk: {byte.pk: byte.content, checklist.pk: checklist.content}}
     for name in ("Runbooks", "Decisions"):
@@ -67,9 +93,16 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     outage = min(3.0, SECONDS / 12)
     faults = ["kill -9", "Redis outage", "SIGTERM", "PostgreSQL outage"]
     rss_mid: dict[int, float] = {}
+    samples: list[str] = []
+    next_sample = started
     step = 0
     while time.monotonic() < started + SECONDS:
         await asyncio.sleep(rng.uniform(1.0, 3.0))
+        if time.monotonic() >= next_sample:
+            next_sample += SECONDS / 12
+            at = f"{time.monotonic() - started:5.0f}s"
+            for server in cluster.servers:
+                samples.append(f"{at} {await asyncio.to_thread(memory_sample, server, staff_token)}")
         late = time.monotonic() >= half
         if late and not rss_mid:
             rss_mid = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
@@ -105,6 +138,9 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     for module_id, originals in modules.items():
         await verify(cluster, editors[module_id], module_id=module_id, originals=originals, token=token)
     rss_end = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
+    for server in cluster.servers:
+        samples.append(f"  end {await asyncio.to_thread(memory_sample, server, staff_token)}")
+    print("memory (MiB) as each process accounts for it:", *samples, sep="\n  ")
     edits = sum(len(e.made) + len(e.deleted) for e in everyone)
     acked = sum(len(e.acked) for e in everyone)
     print(
