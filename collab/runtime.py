@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -150,8 +151,21 @@ def in_loop(current: Runtime, fn: Callable[..., Any], *args: Any) -> None:
 
 
 async def shutdown_current() -> None:
-    """Lifespan shutdown hook."""
+    """Lifespan shutdown hook: store what is pending, for at most KB_SHUTDOWN_SECONDS. A deploy
+    kills what takes longer anyway; what is not stored by then was never acknowledged, and its
+    clients send it again when they reconnect. A database thread stuck in a call would hold
+    the interpreter's exit for ever (it joins them): past the limit, the process leaves without."""
     loop = asyncio.get_running_loop()
     current = _runtimes.get(loop)
-    if current is not None:
-        await current.shutdown()
+    if current is None:
+        return
+    try:
+        await asyncio.wait_for(current.shutdown(), settings.KB_SHUTDOWN_SECONDS)
+    except TimeoutError:
+        logger.error(
+            "shutdown not done after %s s (%d updates not stored; their clients send them again): exiting",
+            settings.KB_SHUTDOWN_SECONDS,
+            current.committer.backlog,
+        )
+        logging.shutdown()
+        os._exit(1)

@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from collab.routing import websocket_urlpatterns  # noqa: E402
 from collab.runtime import shutdown_current  # noqa: E402
 from discussions.routing import websocket_urlpatterns as discussion_urlpatterns  # noqa: E402
+from kb import diagnostics  # noqa: E402
 from kb.lifespan import Lifespan  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,6 +22,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": URLRouter(discussion_urlpatterns + websocket_urlpatterns),
         # At shutdown (after uvicorn has closed the sockets): store what is pending.
-        "lifespan": Lifespan(shutdown=[shutdown_current]),
+        "lifespan": Lifespan(startup=[diagnostics.install], shutdown=[shutdown_current]),
     }
 )

@@ -280,6 +280,8 @@ KB_ROOM_IDLE_SECONDS = env_int("KB_ROOM_IDLE_SECONDS", 10)
 # lost the last ones heals from storage), and how long a heal waits for the sender's commit.
 KB_HEARTBEAT_SECONDS = env_int("KB_HEARTBEAT_SECONDS", 5)
 KB_HEAL_DELAY_SECONDS = env_int("KB_HEAL_DELAY_MS", 200) / 1000
+# At shutdown (after the sockets have closed), store what is pending for at most this long.
+KB_SHUTDOWN_SECONDS = env_int("KB_SHUTDOWN_SECONDS", 10)
 
 # --- Integrations: webhooks (integrations/) and markdown import/export ------------------------
 # The background worker (`python manage.py kb_worker`) takes its tasks from the database.

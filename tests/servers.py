@@ -105,7 +105,15 @@ class Server:
         """SIGTERM, as a deploy does; returns the exit code."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Where it is stuck: kb dumps its threads and asyncio tasks into its log on SIGUSR1.
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            raise AssertionError(
+                f"still running {timeout:.0f} s after SIGTERM; log:\n{self.log()[-30000:]}"
+            ) from None
 
     def restart(self) -> Server:
         self.kill()

@@ -17,7 +17,7 @@ from bytes_app import services
 from bytes_app.models import Revision
 from collab.models import DocState
 
-from .harness import Editor, TrackedClient, ack_url, rest_content, stored_texts, verify
+from .harness import Editor, TrackedClient, ack_url, eventually, rest_content, stored_texts, verify
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -121,3 +121,45 @@ async def test_an_edit_committed_after_the_outage_reaches_a_process_that_loaded_
     print(f"the second process loaded the room without the edit: {loaded_without_it}")
     for client in (writer, reader):
         await client.close()
+
+
+async def test_sigterm_while_postgres_is_down_exits_in_bounded_time_and_loses_no_acknowledged_edit(
+    team, make_cluster, pg_proxy, token_of
+):
+    """A deploy during an outage: the pending writes cannot be stored, so the process gives up
+    after KB_SHUTDOWN_SECONDS instead of hanging (a stuck database thread would otherwise hold
+    the interpreter's exit), and what it had acknowledged is all there afterwards."""
+    cluster = make_cluster(1, env={"KB_SHUTDOWN_SECONDS": "2"})
+    server, byte_id = cluster.servers[0], team["byte"].pk
+    token = await sync_to_async(token_of)(team["editor"])
+    client = TrackedClient(ack_url(server.ws, team["deploy"].pk, token))
+    await client.connect()
+    await client.sync()
+    for number in range(5):
+        await client.type(byte_id, 0, f"<kept {number}>")
+    await client.until(lambda: client.saved == client.sent_writes, timeout=10)
+    acknowledged = str(client.text(byte_id))
+    pg_proxy.cut()
+    await client.type(byte_id, 0, "<never acknowledged>")
+    await asyncio.sleep(0.5)
+    assert client.saved < client.sent_writes
+    began = time.monotonic()
+    code = await asyncio.to_thread(server.terminate, 30)
+    took = time.monotonic() - began
+    assert code == 1 and "shutdown not done after 2 s" in server.log(), (code, server.log()[-3000:])
+    assert took < 25, took  # uvicorn's 15 s for the sockets at most, then 2 s
+    pg_proxy.restore()
+    await client.close()
+    server.start()
+    fresh = TrackedClient(ack_url(server.ws, team["deploy"].pk, token))
+    await fresh.connect()
+    await fresh.sync()
+    text = str(fresh.text(byte_id))
+    assert all(text.count(f"<kept {n}>") == 1 for n in range(5)), text
+    assert acknowledged.replace("<never acknowledged>", "") in text.replace("<never acknowledged>", "")
+
+    async def rest_caught_up() -> bool:  # the room, loaded again, stores the text it has
+        return await asyncio.to_thread(rest_content, server, token, byte_id) == (200, text)
+
+    await eventually(rest_caught_up, 10, "REST serves what the room holds")
+    await fresh.close()

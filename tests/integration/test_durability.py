@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -61,3 +62,25 @@ async def test_reconnecting_client_with_offline_edits_merges_without_doubling(te
     for client in (again, check):
         await client.close()
     await asyncio.sleep(0)
+
+
+async def test_sigusr1_writes_threads_and_tasks_to_the_log_and_the_server_goes_on(team, server, token_of):
+    token = await sync_to_async(token_of)(team["editor"])
+    url = f"{server.ws}/ws/modules/{team['deploy'].pk}/?token={token}"
+    client = WsClient(url)
+    await client.connect()
+    await client.sync()
+    server.process.send_signal(signal.SIGUSR1)
+    for _ in range(100):
+        if "SIGUSR1:" in server.log():
+            break
+        await asyncio.sleep(0.05)
+    log = server.log()
+    assert "most recent call first" in log and "SIGUSR1:" in log and "Task" in log, log[-3000:]
+    await client.type(team["byte"].pk, 0, "still here ")
+    other = WsClient(url)
+    await other.connect()
+    await other.sync()
+    await other.until(lambda: str(other.text(team["byte"].pk)).startswith("still here "))
+    await client.close()
+    await other.close()

@@ -96,43 +96,48 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     samples: list[str] = []
     next_sample = started
     step = 0
-    while time.monotonic() < started + SECONDS:
-        await asyncio.sleep(rng.uniform(1.0, 3.0))
-        if time.monotonic() >= next_sample:
-            next_sample += SECONDS / 12
-            at = f"{time.monotonic() - started:5.0f}s"
-            for server in cluster.servers:
-                samples.append(f"{at} {await asyncio.to_thread(memory_sample, server, staff_token)}")
-        late = time.monotonic() >= half
-        if late and not rss_mid:
-            rss_mid = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
-        fault = faults[step % len(faults)]
-        step += 1
-        if late and fault in ("kill -9", "SIGTERM"):
-            fault = "editor left"
-        if fault == "kill -9":
-            victim = rng.choice(cluster.servers)
-            victim.kill()
-            await asyncio.to_thread(victim.start)
-        elif fault == "SIGTERM":
-            victim = rng.choice(cluster.servers)
-            code = await asyncio.to_thread(victim.terminate, 30)
-            assert code in (0, -signal.SIGTERM), victim.log()
-            await asyncio.to_thread(victim.start)
-        elif fault == "Redis outage":
-            private_redis.stop()
-            await asyncio.sleep(outage)
-            private_redis.start()
-        elif fault == "PostgreSQL outage":
-            pg_proxy.cut()
-            await asyncio.sleep(outage)
-            pg_proxy.restore()
-        else:  # someone closes the tab: its room may unload, and load again when it is back
-            # A whole module's editors leave for longer than KB_ROOM_IDLE_SECONDS (2 s here).
-            for leaving in editors[rng.choice(list(editors))]:
-                await leaving.leave(3.0)
-        counts[fault] += 1
-        assert len(cluster.alive()) == 2, cluster.crashed()
+    try:
+        while time.monotonic() < started + SECONDS:
+            await asyncio.sleep(rng.uniform(1.0, 3.0))
+            if time.monotonic() >= next_sample:
+                next_sample += SECONDS / 12
+                at = f"{time.monotonic() - started:5.0f}s"
+                for server in cluster.servers:
+                    samples.append(f"{at} {await asyncio.to_thread(memory_sample, server, staff_token)}")
+            late = time.monotonic() >= half
+            if late and not rss_mid:
+                rss_mid = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
+            fault = faults[step % len(faults)]
+            step += 1
+            if late and fault in ("kill -9", "SIGTERM"):
+                fault = "editor left"
+            if fault == "kill -9":
+                victim = rng.choice(cluster.servers)
+                victim.kill()
+                await asyncio.to_thread(victim.start)
+            elif fault == "SIGTERM":
+                victim = rng.choice(cluster.servers)
+                code = await asyncio.to_thread(victim.terminate, 30)
+                assert code in (0, -signal.SIGTERM), victim.log()
+                await asyncio.to_thread(victim.start)
+            elif fault == "Redis outage":
+                private_redis.stop()
+                await asyncio.sleep(outage)
+                private_redis.start()
+            elif fault == "PostgreSQL outage":
+                pg_proxy.cut()
+                await asyncio.sleep(outage)
+                pg_proxy.restore()
+            else:  # someone closes the tab: its room may unload, and load again when it is back
+                # A whole module's editors leave for longer than KB_ROOM_IDLE_SECONDS (2 s here).
+                for leaving in editors[rng.choice(list(editors))]:
+                    await leaving.leave(3.0)
+            counts[fault] += 1
+            assert len(cluster.alive()) == 2, cluster.crashed()
+    except BaseException:  # stop the editors, or the failure hangs in teardown instead of showing
+        stop.set()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
     stop.set()
     await asyncio.gather(*running)
     for module_id, originals in modules.items():
