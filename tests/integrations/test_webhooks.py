@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 
 from bytes_app import services as kb
 from integrations import signing
@@ -79,17 +80,20 @@ def test_a_rolled_back_change_sends_nothing(team, endpoint, receiver, drain):
     assert Event.objects.count() == 1
 
 
-def test_receiver_down_then_back_gets_every_event_once_in_order(team, endpoint, receiver, drain):
+def test_receiver_down_then_back_gets_every_event_once_in_order(team, endpoint, receiver, drain, settings):
     receiver.stop()
     titles = [f"Note {number}" for number in range(5)]
     for title in titles:
         kb.byte_create(module=team["deploy"], user=team["owner"], title=title)
+    settings.KB_WEBHOOK_BACKOFF_BASE_MS = 60_000  # the retry is not due within this call
     retry_at = deliver_endpoint(endpoint.pk)  # refused: the first waits, the rest queue behind it
     assert retry_at is not None
     first = Delivery.objects.order_by("event_id").first()
     assert first.status == "pending" and first.attempts == 1 and "Refused" in first.error
     assert Delivery.objects.filter(attempts=0).count() == 4
 
+    settings.KB_WEBHOOK_BACKOFF_BASE_MS = 40
+    Delivery.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now())
     receiver.start()
     drain(endpoint)
     events = _events(receiver)
@@ -187,6 +191,8 @@ def test_worker_refuses_a_url_that_now_resolves_to_a_private_address(
 
 def test_an_attempt_is_cut_at_its_timeout(team, endpoint, receiver, settings):
     settings.KB_WEBHOOK_TIMEOUT_MS = 300
+    # The retry is not due within this call (the fixture's 40 ms was, on a loaded machine).
+    settings.KB_WEBHOOK_BACKOFF_BASE_MS = 60_000
     receiver.hold.set()  # the receiver never answers in time
     kb.byte_create(module=team["deploy"], user=team["owner"], title="A")
     deliver_endpoint(endpoint.pk)
