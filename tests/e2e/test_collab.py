@@ -187,12 +187,12 @@ def test_byte_created_renamed_and_deleted_through_rest_shows_live(team, open_as,
     expect(page.locator(".byte-card")).to_have_count(2)
     api = rest(team["editor"])
 
-    created = api.call(
-        "POST", "/api/bytes/", {"module": deploy.pk, "title": "Canary", "content": "Ship to 1%."}
-    )
+    content = "## Canary\n\n> Ship to 1%: `make ship PCT=<n>`, then tell #ops."
+    created = api.call("POST", "/api/bytes/", {"module": deploy.pk, "title": "Canary", "content": content})
     card = page.locator(".byte-card", has_text="Canary")
     expect(card).to_be_visible()
-    expect(card).to_contain_text("Ship to 1%.")
+    # The card's excerpt drops markdown's marks, not the text's own # and > characters.
+    expect(card).to_contain_text("Canary Ship to 1%: make ship PCT=<n>, then tell #ops.")
 
     api.call("PATCH", f"/api/bytes/{created['id']}/", {"title": "Canary release"})
     expect(page.locator(".byte-card", has_text="Canary release")).to_be_visible()

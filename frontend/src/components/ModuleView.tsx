@@ -150,7 +150,8 @@ function excerpt(text: Y.Text): string {
   const plain = text
     .toString()
     .slice(0, 400)
-    .replace(/[#>*_`[\]]/g, '')
+    .replace(/^[ \t]{0,3}(?:#{1,6}|>+)[ \t]*/gm, '') // heading and quote marks, not a # or > in the text
+    .replace(/[*`[\]]/g, '') // emphasis, code and link marks (underscores stay: snake_case names)
     .replace(/\s+/g, ' ')
     .trim()
   return plain.length > 140 ? `${plain.slice(0, 140)}…` : plain
