@@ -67,6 +67,8 @@ class Materializer:
 
 
 def _store(writes: list[Write]) -> None:
+    # In id order: two processes storing the same bytes then lock their rows in the same order
+    # (in any order, PostgreSQL found deadlocks between them in the soak; each cost a retry).
     with transaction.atomic():
-        for byte_id, text, author in writes:
+        for byte_id, text, author in sorted(writes, key=lambda write: write[0]):
             services.byte_sync_from_live(byte_id=byte_id, content=text, user_id=author)
