@@ -241,7 +241,11 @@ class Hub:
         for task in (self._receiver, self._publisher, self._probe):
             if task is not None:
                 task.cancel()
-        if self.shared and self.channel is not None:
-            for user_id in list(self._users):
-                await self._guard(self.layer.group_discard(user_group(user_id), self.channel))
+        if self.shared and self.channel is not None and not self.degraded:
+            # At once, not one after another: each may wait PUBLISH_TIMEOUT on a Redis that
+            # has just come back, and shutdown has a time limit (KB_SHUTDOWN_SECONDS).
+            channel = self.channel
+            await asyncio.gather(
+                *(self._guard(self.layer.group_discard(user_group(user), channel)) for user in self._users)
+            )
         self._users.clear()
