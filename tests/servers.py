@@ -112,18 +112,20 @@ class Server:
             self.process.send_signal(signal.SIGUSR1)
             time.sleep(2)
             raise AssertionError(
-                f"still running {timeout:.0f} s after SIGTERM; log:\n{self.log()[-30000:]}"
+                f"still running {timeout:.0f} s after SIGTERM; log:\n{self.log(tail=30000)}"
             ) from None
 
     def restart(self) -> Server:
         self.kill()
         return self.start()
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 4000) -> str:
+        """The end of the server's log (`tail` characters; None: all of it)."""
         try:
-            return self.log_path.read_text()[-4000:]
+            text = self.log_path.read_text()
         except OSError:
             return ""
+        return text if tail is None else text[-tail:]
 
     def __enter__(self) -> Server:
         return self.start()

@@ -75,7 +75,7 @@ async def test_sigusr1_writes_threads_and_tasks_to_the_log_and_the_server_goes_o
         if "SIGUSR1:" in server.log():
             break
         await asyncio.sleep(0.05)
-    log = server.log()
+    log = server.log(tail=None)
     assert "most recent call first" in log and "SIGUSR1:" in log and "Task" in log, log[-3000:]
     await client.type(team["byte"].pk, 0, "still here ")
     other = WsClient(url)

@@ -118,7 +118,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
             elif fault == "SIGTERM":
                 victim = rng.choice(cluster.servers)
                 code = await asyncio.to_thread(victim.terminate, 30)
-                assert code in (0, -signal.SIGTERM), victim.log()[-20000:]
+                assert code in (0, -signal.SIGTERM), victim.log(tail=20000)
                 await asyncio.to_thread(victim.start)
             elif fault == "Redis outage":
                 private_redis.stop()
