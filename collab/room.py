@@ -67,7 +67,6 @@ class Room:
         self._dirty: dict[int, int | None] = {}
         self._materialized: dict[int, str] = {}
         self._touched_now: set[int] = set()  # texts changed by the update being applied
-        self._touches = 0  # text changes ever seen: tells whether an update changed any text
         self._index_touched = False  # ... and whether it changed the index
         self._text_watch: dict[int, tuple[Text, Subscription]] = {}
         self._doc_watch: tuple[Subscription, Subscription] | None = None  # (doc, index)
@@ -133,7 +132,6 @@ class Room:
     def _touched(self, byte_id: int) -> None:
         self._dirty[byte_id] = self._author
         self._touched_now.add(byte_id)
-        self._touches += 1
         self.rt.materializer.mark(self)
 
     def _apply(self, update: bytes, author: int | None) -> list[bytes]:
@@ -290,26 +288,23 @@ class Room:
             return False
         before = self.doc.get_update()
         self._touched_now.clear()
-        inserting = every_root = False
+        index_touched = inserting = False
         applied = []
         try:
             for peer, update, _ in writes:
                 self._check_size(update)
                 inserted = updates.items(update)
                 updates.check(inserted)
-                touches = self._touches
                 changes, complete = self._apply_checked(update, peer.user_id, inserted)
                 if not complete:
                     raise _OneByOne
-                if inserted and changes:
-                    inserting = True
-                    # As _apply_guarded: every root when the index changed or no text did.
-                    every_root |= self._index_touched or self._touches == touches
+                index_touched |= self._index_touched
+                inserting |= bool(inserted and changes)
                 applied.append((peer, update, changes))
         except (ProtocolError, _TooLarge, _OneByOne):
             self._restore(before)
             return False
-        if inserting and not self._reads_back(every_root):
+        if inserting and not self._reads_back(index_touched):
             self._restore(before)
             return False
         self.written_together += len(applied)
@@ -398,13 +393,13 @@ class Room:
             raise ProtocolError("the update places items inconsistently (contradictory origins)")
         return changes, complete
 
-    def _reads_back(self, every_root: bool) -> bool:
+    def _reads_back(self, index_touched: bool) -> bool:
         """Whether the document decoded from its own encoding reads the same: the texts
-        changed since `_touched_now` was cleared, or every root (and always when no text was)."""
+        changed since `_touched_now` was cleared, or every root when the index changed."""
         reread: Doc = Doc()
         reread.apply_update(self.doc.get_update())
         names = [text_name(byte_id) for byte_id in self._touched_now]
-        if not names or every_root:
+        if not names or index_touched:
             return _module_contents(reread) == _module_contents(self.doc)
         return all(str(reread.get(n, type=Text)) == str(self.doc.get(n, type=Text)) for n in names)
 

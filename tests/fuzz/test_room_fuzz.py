@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc, Map, Text
+from pycrdt import Doc, Text
 
 from collab import protocol
 from collab.peer import Peer
@@ -299,42 +299,3 @@ async def test_a_contradictory_update_among_others_of_one_turn_refuses_only_its_
         assert not honest_closes and crafter_closes and crafter_closes[0][0] == 4400, crafter_closes
         assert str(room.doc.get("byte:1", type=Text)) == "Ahello worldZ"
         assert [data for _, data in runtime.stored if data] == [first, last]
-
-
-async def test_a_contradictory_update_to_a_text_outside_the_index_is_refused_in_a_batch_too():
-    # byte:1 is in the module's index (watched by the room), byte:2 is not: the crafted item
-    # goes into byte:2 (its origins are that text's "o" and "l", clocks 11 on), next to an
-    # honest edit of byte:1 in the same turn. The room compares every text when a write
-    # changed none it watches, in a batch as on its own.
-    seeded: Doc = Doc(client_id=1)
-    seeded.get("byte:1", type=Text).insert(0, "hello world")
-    seeded.get("byte:2", type=Text).insert(0, "hello world")
-    seeded.get("index", type=Map)["1"] = "Hello"
-    crafted = (
-        _varuint(1) + _varuint(1) + _varuint(3) + _varuint(0)
-        + bytes([0xC4]) + _varuint(1) + _varuint(16) + _varuint(1) + _varuint(13)
-        + _varuint(1) + b"X" + _varuint(0)
-    )  # fmt: skip
-    alone: Doc = Doc()
-    alone.apply_update(seeded.get_update())
-    alone.apply_update(crafted)
-    reread: Doc = Doc()
-    reread.apply_update(alone.get_update())
-    assert str(reread.get("byte:2", type=Text)) != str(alone.get("byte:2", type=Text)), "not contradictory"
-    editor: Doc = Doc(client_id=2)
-    editor.apply_update(seeded.get_update())
-    state = editor.get_state()
-    editor.get("byte:1", type=Text).insert(0, "A")
-    honest_update = editor.get_update(state)
-    with closing(FakeRuntime()) as runtime:
-        room = Room(runtime, 1, seeded, {1: "hello world"})  # type: ignore[arg-type]
-        runtime.made.append(room)
-        (honest, honest_closes), (crafter, crafter_closes) = peer(1), peer(2)
-        room.join(honest)
-        room.join(crafter)
-        room.receive(honest, protocol.sync_update(honest_update))
-        room.receive(crafter, protocol.sync_update(crafted))
-        room.settle()
-        assert not honest_closes and crafter_closes and crafter_closes[0][0] == 4400, crafter_closes
-        assert str(room.doc.get("byte:1", type=Text)) == "Ahello world"
-        assert str(room.doc.get("byte:2", type=Text)) == "hello world"
