@@ -29,8 +29,7 @@ def server_edit(module_id: int) -> Iterator[Doc]:
     """Edit the module's stored document as the server; must run inside a transaction."""
     store.ensure(module_id)
     DocState.objects.select_for_update().filter(pk=module_id).values_list("pk", flat=True).get()
-    doc: Doc = Doc(client_id=store.SERVER_CLIENT_ID)
-    doc.apply_update(store.load(module_id))
+    doc, _ = store.read(module_id, client_id=store.SERVER_CLIENT_ID)
     changes: list[bytes] = []
     subscription = doc.observe(lambda event: changes.append(event.update))
     with doc.transaction():
@@ -64,8 +63,7 @@ def _same_entry(current: object, wanted: dict) -> bool:
 
 class StoredDocuments:
     def current_content(self, byte: Byte) -> str:
-        doc: Doc = Doc()
-        doc.apply_update(store.load(byte.module_id))
+        doc, _ = store.read(byte.module_id)
         return str(_text(doc, byte.pk))
 
     def replace_content(self, byte: Byte, content: str) -> str:

@@ -30,10 +30,10 @@ class Unavailable(Exception):
     """The room could not be loaded (storage down); the socket is refused, never served empty."""
 
 
-def _load(module_id: int) -> tuple[bytes, dict[int, str]]:
-    state = store.load(module_id)
+def _load(module_id: int) -> tuple[Doc, int, dict[int, str]]:
+    doc, log_rows = store.read(module_id)
     contents = dict(Byte.objects.filter(module_id=module_id).values_list("id", "content"))
-    return state, contents
+    return doc, log_rows, contents
 
 
 class Rooms:
@@ -79,9 +79,7 @@ class Rooms:
         self._early[module_id] = []
         await self.rt.hub.join_room(module_id)
         try:
-            state, contents = await self.rt.run_db(_load, module_id)
-            doc: Doc = Doc()
-            doc.apply_update(state)
+            doc, log_rows, contents = await self.rt.run_db(_load, module_id)
         except Exception as error:
             self._early.pop(module_id, None)
             await self.rt.hub.leave_room(module_id)
@@ -89,6 +87,7 @@ class Rooms:
             raise Unavailable(str(error)) from error
         room = Room(self.rt, module_id, doc, contents)
         self._rooms[module_id] = room
+        self.rt.committer.loaded(module_id, log_rows)
         for event in self._early.pop(module_id, []):
             self.remote(module_id, [event])
         # Updates another process broadcast before this one joined the group, and stored after
@@ -179,7 +178,7 @@ class Rooms:
         room.healing = True
         try:
             await asyncio.sleep(self.rt.config.KB_HEAL_DELAY_SECONDS)
-            state, _ = await self.rt.run_db(_load, room.module_id)
+            state = await self.rt.run_db(store.load, room.module_id)
             if self._rooms.get(room.module_id) is room:
                 room.heal(state)
                 self.heals += 1

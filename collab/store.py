@@ -16,7 +16,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
-from pycrdt import Doc, Map, Text, merge_updates
+from pycrdt import Doc, Map, Text
 
 from bytes_app.models import Byte, Module
 
@@ -78,16 +78,29 @@ def ensure(module_id: int) -> bool:
     return True
 
 
-def load(module_id: int) -> bytes:
-    """The module's whole document as one update (snapshot + log), created on first use."""
+def read(module_id: int, client_id: int | None = None) -> tuple[Doc, int]:
+    """The module's whole document (snapshot + log), created on first use, and how many log
+    rows it took (a long log is worth compacting).
+
+    The log is applied one update at a time: `merge_updates` of n updates costs O(n²) and holds
+    the GIL throughout (measured: 20,000 typing updates 2 s, 50,000 about 10 s, against 0.1 and
+    0.2 s applied one by one), which stalled every socket of the process while a room loaded.
+    """
     with transaction.atomic():
         ensure(module_id)
         snapshot = DocState.objects.values_list("snapshot", flat=True).get(pk=module_id)
         log = DocUpdate.objects.filter(module_id=module_id).order_by("id").values_list("data", flat=True)
         updates = [bytes(data) for data in log]
-    if not updates:
-        return bytes(snapshot)
-    return merge_updates(bytes(snapshot), *updates)
+    doc: Doc = Doc() if client_id is None else Doc(client_id=client_id)
+    doc.apply_update(bytes(snapshot))
+    for update in updates:
+        doc.apply_update(update)
+    return doc, len(updates)
+
+
+def load(module_id: int) -> bytes:
+    """The module's whole document as one update."""
+    return read(module_id)[0].get_update()
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,9 @@ def compact(module_id: int) -> int:
         if not rows:
             return 0
         doc: Doc = Doc()
-        doc.apply_update(merge_updates(bytes(state.snapshot), *(bytes(data) for _, data in rows)))
+        doc.apply_update(bytes(state.snapshot))
+        for _, data in rows:  # one by one: see read()
+            doc.apply_update(bytes(data))
         state.snapshot = doc.get_update()
         state.compactions += 1
         state.save(update_fields=["snapshot", "compactions", "updated_at"])

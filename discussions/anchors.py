@@ -12,7 +12,7 @@ import binascii
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from pycrdt import Doc, StickyIndex, Text
+from pycrdt import StickyIndex, Text
 
 from collab.protocol import decode_state_vector, read_var_uint
 
@@ -107,9 +107,3 @@ def detached(text: Text, start: bytes, end: bytes) -> bool:
     except BaseException:  # pycrdt panics rather than raise on what it cannot resolve
         return True
     return first >= last
-
-
-def text_of(state: bytes, name: str) -> Text:
-    doc: Doc = Doc()
-    doc.apply_update(state)
-    return doc.get(name, type=Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
+from pycrdt import Text
 from rest_framework import serializers
 
 from bytes_app.api.serializers import StrictCharField, UserRefSerializer
@@ -72,8 +73,8 @@ class ThreadSerializer(serializers.ModelSerializer):
             return None
         texts = self.context.setdefault("texts", {})
         if thread.byte_id not in texts:  # one load of the module's document per byte and answer
-            state = store.load(thread.byte.module_id)
-            texts[thread.byte_id] = anchors.text_of(state, store.text_name(thread.byte_id))
+            doc, _ = store.read(thread.byte.module_id)
+            texts[thread.byte_id] = doc.get(store.text_name(thread.byte_id), type=Text)
         return {
             "start": anchors.encode(thread.anchor_start),
             "end": anchors.encode(thread.anchor_end),
