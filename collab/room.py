@@ -67,6 +67,7 @@ class Room:
         self._text_watch: dict[int, tuple[Text, Subscription]] = {}
         self._doc_watch: tuple[Subscription, Subscription] | None = None  # (doc, index)
         self._index_keys: list[str] = []
+        self._encoded: bytes | None = None  # the document's encoding, until it next changes
         self._attach(doc)
         self._longest = 0
         self._growth = 0
@@ -86,6 +87,7 @@ class Room:
         """Make `doc` the room's document and watch it (changes, the index, each byte's text)."""
         self.dispose()
         self.doc = doc
+        self._encoded = None
         self.index = doc.get(INDEX, type=Map)
         self._doc_watch = (self.doc.observe(self._on_transaction), self.index.observe(self._on_index))
         for key in list(self.index.keys()):
@@ -107,6 +109,13 @@ class Room:
 
     def text(self, byte_id: int) -> str:
         return str(self.doc.get(text_name(byte_id), type=Text))
+
+    def encoded(self) -> bytes:
+        """The whole document as one update. Kept until the document changes: the write guard
+        encodes the document after each update anyway, and the next write needs it before."""
+        if self._encoded is None:
+            self._encoded = self.doc.get_update()
+        return self._encoded
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         if event.update != protocol.EMPTY_UPDATE:  # a transaction that changed nothing
@@ -130,6 +139,7 @@ class Room:
     def _apply(self, update: bytes, author: int | None) -> list[bytes]:
         """Apply an update; returns what it changed (empty when it was all known already)."""
         self._author = author
+        self._encoded = None  # (also when nothing integrates: pending structs change it too)
         try:
             self.doc.apply_update(update)
         except BaseException as error:
@@ -224,7 +234,7 @@ class Room:
         self._check_size(update)
         inserted = updates.items(update)
         updates.check(inserted)
-        before = self.doc.get_update()  # to undo a refused update, or drop what stays pending
+        before = self.encoded()  # to undo a refused update, or drop what stays pending
         if inserted:
             changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
         else:  # deletions only: nothing to place
@@ -286,8 +296,9 @@ class Room:
         changes, complete = self._apply_checked(update, author, inserted)
         if not changes:
             return changes, complete
+        after = self.doc.get_update()
         reread: Doc = Doc()
-        reread.apply_update(self.doc.get_update())
+        reread.apply_update(after)
         names = [text_name(byte_id) for byte_id in self._touched_now]
         if not names or self._index_touched:
             consistent = _contents(reread, like=self.doc) == _contents(self.doc, like=self.doc)
@@ -298,6 +309,8 @@ class Room:
             restored.apply_update(before)
             self._attach(restored)
             raise ProtocolError("the update places items inconsistently (contradictory origins)")
+        if complete:
+            self._encoded = after
         return changes, complete
 
     def _refuse_pending(self, peer: Peer, seq: int, changes: list[bytes], before: bytes) -> None:
@@ -327,7 +340,7 @@ class Room:
         if self._longest + self._growth + len(update) <= self._max_chars:
             return
         scratch: Doc = Doc()
-        scratch.apply_update(self.doc.get_update())
+        scratch.apply_update(self.encoded())
         try:
             scratch.apply_update(update)
         except BaseException as error:
