@@ -166,6 +166,8 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
             {
                 "expected_deliveries": expected,
                 "missing_deliveries": missing,
+                "synced_after_typing_began": sum(o.get("synced_late", 0) for o in outputs),
+                "delivered_in_initial_sync": sum(o.get("delivered_in_sync", 0) for o in outputs),
                 "rss_timeline": timeline,
             }
             if load.account

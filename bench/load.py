@@ -128,6 +128,8 @@ def check_clients(target: Kb, scale: Scale) -> dict[str, Any]:
         "deliveries_per_s": result["deliveries_per_s"],
         "expected_deliveries": result["expected_deliveries"],
         "missing_deliveries": result["missing_deliveries"],
+        "synced_after_typing_began": result["synced_after_typing_began"],
+        "delivered_in_initial_sync": result["delivered_in_initial_sync"],
         "connect_p99_ms": result["connect_p99_ms"],
         "server_cpu_us_per_delivery": result["server_cpu_us_per_delivery"],
         "generator_cpu_share": result["generator_cpu_share"],
