@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 KEEPALIVE_SECONDS = 15.0
+HELLO_AGAIN_SECONDS = 2.0
 
 
 class Unavailable(Exception):
@@ -94,7 +95,7 @@ class Rooms:
         # this load (its commit was late: the database was down), are in no message this room
         # will get and in no stored state it read: ask the processes holding the room for
         # theirs (found by tests/chaos/test_postgres_outage.py).
-        self.rt.hub.publish_room(module_id, "hello", b"", None)
+        self._hello(room)
         self.loads += 1
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
@@ -169,14 +170,23 @@ class Rooms:
         self.remote(module_id, [("deleted", b"", None)])
         self.rt.hub.publish_room(module_id, "deleted", b"", None)
 
+    def _hello(self, room: Room) -> None:
+        """Ask the other processes holding the room for their whole state (see remote)."""
+        room.hello_at = time.monotonic()
+        self.rt.hub.publish_room(room.module_id, "hello", b"", None)
+
     async def heal(self, room: Room) -> None:
-        """Apply the stored document to a room that missed broadcasts (a sequence gap, or the
-        channel layer was down). The sender stores before or just after broadcasting, so
-        the committer of every process is given a moment first."""
+        """Bring in what a room missed (a sequence gap, an update that did not integrate, or the
+        channel layer was down): the other processes' state, which holds what they broadcast
+        but have not stored yet, and the stored document, which holds what any process stored,
+        even one that has gone. The sender stores before or just after broadcasting, so the
+        committer of every process is given a moment first."""
         if room.healing:
             return
         room.healing = True
         try:
+            if time.monotonic() - room.hello_at > HELLO_AGAIN_SECONDS:  # (a load has just asked)
+                self._hello(room)
             await asyncio.sleep(self.rt.config.KB_HEAL_DELAY_SECONDS)
             state = await self.rt.run_db(store.load, room.module_id)
             if self._rooms.get(room.module_id) is room:

@@ -212,7 +212,10 @@ async def test_hostile_frame_closes_only_that_socket(team, module_url, name):
     await attacker.send(HOSTILE_FRAMES[name])
     assert await attacker.until_closed() == 4400
     await bystander.type(team["byte"].pk, 0, "ok ")
-    await bystander.pump(0.1)
+    for _ in range(250):  # stored by the committer a moment later (seconds on a loaded machine)
+        await bystander.pump(0.02)
+        if await db_call(DocUpdate.objects.count)() > stored:
+            break
     assert bystander.close_code is None
     assert str(bystander.text(team["byte"].pk)) == "ok " + before
     assert await db_call(DocUpdate.objects.count)() == stored + 1
