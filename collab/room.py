@@ -4,6 +4,10 @@ The room owns the pycrdt `Doc`, the awareness states (who is here, their cursors
 peers. Its message handling is synchronous and never waits on I/O: updates are applied,
 fanned out to the other local peers, queued for the other processes (hub) and for the
 database (committer); the writer is acknowledged when the committer has stored them.
+
+Updates that arrive in one turn of the event loop are applied together (`settle`): checking
+that the document still reads back the same costs an encode and a decode of the whole
+document, paid once for all of them instead of once per keystroke.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pycrdt import Doc, Map, MapEvent, Subscription, Text, TransactionEvent, get_state
+from pycrdt import Doc, Map, MapEvent, Subscription, Text, TransactionEvent, get_state, merge_updates
 
 from . import protocol, updates
 from .peer import CloseCode, Peer
@@ -65,11 +69,15 @@ class Room:
         self._dirty: dict[int, int | None] = {}
         self._materialized: dict[int, str] = {}
         self._touched_now: set[int] = set()  # texts changed by the update being applied
+        self._touches = 0  # text changes ever seen: tells whether an update changed any text
         self._index_touched = False  # ... and whether it changed the index
         self._text_watch: dict[int, tuple[Text, Subscription]] = {}
         self._doc_watch: tuple[Subscription, Subscription] | None = None  # (doc, index)
         self._index_keys: list[str] = []
         self._encoded: bytes | None = None  # the document's encoding, until it next changes
+        self._queued: list[tuple[Peer, bytes, bool]] = []  # writes of this turn: (peer, update, resync)
+        self._settle_handle: asyncio.Handle | None = None
+        self.written_together = 0  # writes that went in with others of their turn, for tests and stats
         self._attach(doc)
         self._longest = 0
         self._growth = 0
@@ -136,6 +144,7 @@ class Room:
     def _touched(self, byte_id: int) -> None:
         self._dirty[byte_id] = self._author
         self._touched_now.add(byte_id)
+        self._touches += 1
         self.rt.materializer.mark(self)
 
     def _apply(self, update: bytes, author: int | None) -> list[bytes]:
@@ -172,6 +181,7 @@ class Room:
     # --- peers ------------------------------------------------------------------------------
 
     def join(self, peer: Peer) -> None:
+        self.settle()
         if self.unload_handle is not None:
             self.unload_handle.cancel()
             self.unload_handle = None
@@ -194,11 +204,12 @@ class Room:
         self.last_activity = time.monotonic()
         try:
             message = protocol.decode(frame)
+            if isinstance(message, protocol.Sync) and message.kind is not protocol.SyncType.STEP1:
+                self._queue_write(peer, message.payload, resync=message.kind is protocol.SyncType.STEP2)
+                return
+            self.settle()  # what came before this message first
             if isinstance(message, protocol.Sync):
-                if message.kind is protocol.SyncType.STEP1:
-                    self._answer_step1(peer, message.payload)
-                else:
-                    self._write(peer, message.payload, resync=message.kind is protocol.SyncType.STEP2)
+                self._answer_step1(peer, message.payload)
             elif isinstance(message, protocol.Awareness):
                 self._awareness(peer, message.payload)
             elif isinstance(message, protocol.QueryAwareness):
@@ -206,10 +217,31 @@ class Room:
                     peer.push(self._presence_message(list(self.presence)))
             else:
                 raise ProtocolError("auth messages are sent by the server only")
-        except ProtocolError as error:
-            peer.close(CloseCode.BAD_MESSAGE, str(error)[:120])
-        except _TooLarge as error:
-            peer.close(CloseCode.TOO_LARGE, str(error)[:120])
+        except (ProtocolError, _TooLarge) as error:
+            _refuse(peer, error)
+
+    def _queue_write(self, peer: Peer, update: bytes, *, resync: bool) -> None:
+        self._queued.append((peer, update, resync))
+        if self._settle_handle is None:
+            self._settle_handle = asyncio.get_running_loop().call_soon(self.settle)
+
+    def settle(self) -> None:
+        """Apply the writes queued in this turn of the event loop, in the order they came."""
+        if self._settle_handle is not None:
+            self._settle_handle.cancel()
+            self._settle_handle = None
+        writes, self._queued = self._queued, []
+        if not writes or (len(writes) > 1 and self._write_together(writes)):
+            return
+        refused: set[Peer] = set()
+        for peer, update, resync in writes:
+            if peer in refused:
+                continue  # as its later frames would have been, had they come in later turns
+            try:
+                self._write(peer, update, resync=resync)
+            except (ProtocolError, _TooLarge) as error:
+                _refuse(peer, error)
+                refused.add(peer)
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
         try:
@@ -246,13 +278,90 @@ class Room:
             # (found by tests/fuzz/test_room_fuzz.py with more examples).
             self._broadcast(changes, peer)
             self._refuse_pending(peer, seq, changes, before)
-        elif self._broadcast_after_commit:
+        else:
+            self._store_and_relay(peer, seq, update, changes)
+
+    def _store_and_relay(self, peer: Peer, seq: int, update: bytes, changes: list[bytes]) -> None:
+        if self._broadcast_after_commit:
             self.rt.committer.submit(
                 self.module_id, update, peer, seq, then=lambda: self._broadcast(changes, peer)
             )
         else:
             self.rt.committer.submit(self.module_id, update, peer, seq)
             self._broadcast(changes, peer)
+
+    def _write_together(self, writes: list[tuple[Peer, bytes, bool]]) -> bool:
+        """Apply several ordinary writes, check the document once, then store and relay each
+        as `_write` would. Anything else (a viewer, a resync, an empty or refused update, one
+        that stays pending, a document that no longer reads back the same) puts the document
+        back as it was and returns False: each write then takes the one-by-one path, which
+        finds the culprit and refuses it alone."""
+        if any(
+            resync or not peer.can_write or update == protocol.EMPTY_UPDATE for peer, update, resync in writes
+        ):
+            return False
+        before = self.encoded()
+        self._touched_now.clear()
+        inserting = every_root = False
+        applied = []
+        try:
+            for peer, update, _ in writes:
+                self._check_size(update)
+                inserted = updates.items(update)
+                updates.check(inserted)
+                touches = self._touches
+                changes, complete = self._apply_checked(update, peer.user_id, inserted)
+                if not complete:
+                    raise _OneByOne
+                if inserted and changes:
+                    inserting = True
+                    # As _apply_guarded: every root when the index changed or no text did.
+                    every_root |= self._index_touched or self._touches == touches
+                applied.append((peer, update, changes))
+        except (ProtocolError, _TooLarge, _OneByOne):
+            self._restore(before)
+            return False
+        if inserting and not self._reads_back(every_root):
+            self._restore(before)
+            return False
+        self.written_together += len(applied)
+        if self._broadcast_after_commit:
+            for peer, update, changes in applied:
+                peer.writes_received += 1
+                self._store_and_relay(peer, peer.writes_received, update, changes)
+            return True
+        for peer, update, _ in applied:
+            peer.writes_received += 1
+            self.rt.committer.submit(self.module_id, update, peer, peer.writes_received)
+        self._relay_together([(peer, changes) for peer, _, changes in applied])
+        return True
+
+    def _relay_together(self, batch: list[tuple[Peer, list[bytes]]]) -> None:
+        """One message with every change of the batch for each peer that sent none of them (in
+        a busy room, most), each other change on its own for those that did; to the other
+        processes, one merged update per author."""
+        if not any(changes for _, changes in batch):
+            return
+        everything = [change for _, changes in batch for change in changes]
+        merged = everything[0] if len(everything) == 1 else merge_updates(*everything)
+        message = protocol.sync_update(merged)
+        senders = {peer for peer, _ in batch}
+        encoded = [(sender, [protocol.sync_update(each) for each in changes]) for sender, changes in batch]
+        for peer in self.peers:
+            if peer not in senders:
+                peer.push(message)
+                continue
+            for sender, messages in encoded:
+                if sender is not peer:
+                    for each in messages:
+                        peer.push(each)
+        by_author: dict[int | None, list[bytes]] = {}
+        for sender, changes in batch:
+            by_author.setdefault(sender.user_id, []).extend(changes)
+        for author, changes in by_author.items():
+            if changes:
+                update = changes[0] if len(changes) == 1 else merge_updates(*changes)
+                self.rt.hub.publish_room(self.module_id, "update", update, author)
 
     def _broadcast(self, changes: list[bytes], sender: Peer) -> None:
         """To this process's other peers, and to the other processes."""
@@ -296,24 +405,30 @@ class Room:
         changed are compared (all of them when it changed none of the module's texts)."""
         self._touched_now.clear()
         changes, complete = self._apply_checked(update, author, inserted)
-        if not changes:
-            return changes, complete
+        if changes and not self._reads_back(self._index_touched):
+            self._restore(before)
+            raise ProtocolError("the update places items inconsistently (contradictory origins)")
+        return changes, complete
+
+    def _reads_back(self, every_root: bool) -> bool:
+        """Whether the document decoded from its own encoding reads the same: the texts
+        changed since `_touched_now` was cleared, or every root (and always when no text was)."""
         after = self.doc.get_update()
         reread: Doc = Doc()
         reread.apply_update(after)
         names = [text_name(byte_id) for byte_id in self._touched_now]
-        if not names or self._index_touched:
-            consistent = _contents(reread, like=self.doc) == _contents(self.doc, like=self.doc)
+        if not names or every_root:
+            same = _module_contents(reread) == _module_contents(self.doc)
         else:
-            consistent = all(str(reread.get(n, type=Text)) == str(self.doc.get(n, type=Text)) for n in names)
-        if not consistent:
-            restored: Doc = Doc()
-            restored.apply_update(before)
-            self._attach(restored)
-            raise ProtocolError("the update places items inconsistently (contradictory origins)")
-        if complete:
-            self._encoded = after
-        return changes, complete
+            same = all(str(reread.get(n, type=Text)) == str(self.doc.get(n, type=Text)) for n in names)
+        if same:
+            self._encoded = after  # (a write that left structs pending rebuilds the document)
+        return same
+
+    def _restore(self, state: bytes) -> None:
+        restored: Doc = Doc()
+        restored.apply_update(state)
+        self._attach(restored)
 
     def _refuse_pending(self, peer: Peer, seq: int, changes: list[bytes], before: bytes) -> None:
         """Keep what integrated (stored as such), drop what is pending by rebuilding the document
@@ -423,6 +538,7 @@ class Room:
     def remote(self, kind: str, data: bytes, user: int | None) -> None:
         """An event from another process (or a REST write): apply and fan out locally only."""
         self.last_activity = time.monotonic()
+        self.settle()
         if kind == "update":
             try:
                 # (a whole document, from a heal or a load's hello, starts at clock 0: the
@@ -521,7 +637,20 @@ class _TooLarge(Exception):
     pass
 
 
-def _contents(doc: Doc, like: Doc) -> dict[str, Any]:
-    """The roots of `doc` as plain Python values, read as the types they have in `like` (a
-    document decoded from an update knows no root's type until it is asked for one)."""
-    return {name: doc.get(name, type=type(root)).to_py() for name, root in like.items() if root is not None}
+class _OneByOne(Exception):
+    """A write of a batch needs the one-by-one path."""
+
+
+def _refuse(peer: Peer, error: ProtocolError | _TooLarge) -> None:
+    code = CloseCode.TOO_LARGE if isinstance(error, _TooLarge) else CloseCode.BAD_MESSAGE
+    peer.close(code, str(error)[:120])
+
+
+def _module_contents(doc: Doc) -> dict[str, Any]:
+    """The roots a module's document is made of, as plain values: the index and every byte's
+    text, in the index or not. Asked for by name and type: a document decoded from an update
+    knows no root's type until asked (a restored room's document was decoded)."""
+    texts = [name for name in doc if name.startswith("byte:")]
+    contents: dict[str, Any] = {name: str(doc.get(name, type=Text)) for name in texts}
+    contents[INDEX] = doc.get(INDEX, type=Map).to_py()
+    return contents

@@ -129,6 +129,7 @@ class Rooms:
 
     async def _unload(self, room: Room) -> None:
         try:
+            room.settle()  # writes its last peers sent before leaving
             try:
                 await room.materialize()
             except Exception:
@@ -257,6 +258,7 @@ class Rooms:
         if self._ticker is not None:
             self._ticker.cancel()
         for room in list(self._rooms.values()):
+            room.settle()
             room.close_all(CloseCode.RESTART, "server restarting")
         if not await self.rt.materializer.store(set(self._rooms.values())):
             logger.error("byte contents could not be stored at shutdown (the update log has them)")

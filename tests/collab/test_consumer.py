@@ -10,6 +10,7 @@ from pycrdt import Doc, Text
 from bytes_app import services
 from bytes_app.models import Byte
 from collab import protocol
+from collab import runtime as collab_runtime
 from collab.models import DocUpdate
 
 from .client import YClient, settle
@@ -69,6 +70,31 @@ async def test_acknowledgement_follows_the_commit(team, module_url):
     assert client.saved == client.sent_writes >= 2
     assert await db_call(DocUpdate.objects.count)() >= before + 2
     await client.close()
+
+
+async def test_writes_arriving_together_are_checked_together(team, module_url):
+    """Frames of several sockets that arrive in one turn of the event loop are applied and
+    checked as one batch (collab/room.py, settle); each is still stored and acknowledged, and
+    everyone ends with the same text."""
+    clients = [await joined(module_url(team["editor"], extra="&ack=1")) for _ in range(3)]
+    byte = team["byte"].pk
+    before = await db_call(DocUpdate.objects.count)()
+    for round_ in range(20):
+        for number, client in enumerate(clients):
+            client.text(byte).insert(0, f"[{number}.{round_}]")
+    await asyncio.gather(*(client.flush() for client in clients))
+    for client in clients:
+        await client.until(lambda client=client: client.saved == client.sent_writes, timeout=10)
+    await settle(*clients)
+    texts = {str(client.text(byte)) for client in clients}
+    assert len(texts) == 1
+    text = texts.pop()
+    assert all(text.count(f"[{n}.{r}]") == 1 for n in range(3) for r in range(20)), text
+    assert await db_call(DocUpdate.objects.count)() == before + 60
+    room = collab_runtime.runtime().rooms.loaded(team["deploy"].pk)
+    assert room is not None and room.written_together > 0
+    for client in clients:
+        await client.close()
 
 
 async def test_stock_clients_that_did_not_ask_get_no_acks(team, module_url):

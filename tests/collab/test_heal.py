@@ -54,7 +54,7 @@ def typed(doc: Doc, text: str) -> bytes:
 
 async def test_an_update_built_on_a_lost_one_heals_the_room() -> None:
     writer: Doc = Doc(client_id=77)
-    lost = typed(writer, "lost ")  # broadcast by the other process; this one never got it
+    typed(writer, "lost ")  # broadcast by the other process; this one never got it
     later = typed(writer, "later")
     runtime = TwoProcessRuntime(stored=b"\x00\x00")  # ...nor is it stored yet
     room = Room(runtime, 1, Doc(), {})  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ async def test_a_dangling_update_is_refused_not_stored_and_the_sender_asked_to_s
     room.join(sender)
     sent.clear()
     room.receive(sender, protocol.sync_update(dangling()))
+    room.settle()
     assert not closes
     assert [data for _, data in runtime.stored if data] == []
     assert room.doc.get_update() == seed_doc().get_update()  # nothing pending kept
@@ -54,4 +55,5 @@ async def test_a_client_that_keeps_sending_dangling_updates_is_closed():
     room.join(sender)
     for _ in range(4):
         room.receive(sender, protocol.sync_update(dangling()))
+        room.settle()
     assert closes and closes[0][0] == 4400, closes
