@@ -331,6 +331,7 @@ class Editor:
                         self.close_codes[client.close_code] += 1
                     with contextlib.suppress(Exception):
                         await client.close()
+                    client.stop_watching()
                 else:
                     self.client = client
                     self.clients.append(client)
@@ -345,8 +346,11 @@ class Editor:
     def _lost(self) -> None:
         assert self.client is not None
         self.close_codes[self.client.close_code or 1006] += 1
-        self.doc = self.client.doc
-        self.client = None
+        lost, self.client = self.client, None
+        # Its document lives on as ours until the next connection copies it; the connection
+        # itself stays (self.clients) for its ack log only.
+        lost.stop_watching()
+        self.doc, lost.doc = lost.doc, Doc()
 
     # --- editing ---
 
