@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from channels.consumer import AsyncConsumer, get_handler_name
@@ -22,6 +23,7 @@ from .runtime import Runtime, runtime
 
 logger = logging.getLogger(__name__)
 ACK_SUBPROTOCOL = "kb.ack"
+SLOW_HANDSHAKE_SECONDS = 2.0
 
 
 class ModuleConsumer(AsyncConsumer):
@@ -52,6 +54,7 @@ class ModuleConsumer(AsyncConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.rt = runtime()
         module_id = int(self.scope["url_route"]["kwargs"]["module_id"])
+        began = time.monotonic()
         try:
             admission = await self.rt.run_db(auth.admit, self.scope, module_id)
         except Exception:
@@ -61,10 +64,18 @@ class ModuleConsumer(AsyncConsumer):
             return await self._refuse(CloseCode.FORBIDDEN, "permission denied")
         if len(self.rt.rooms.by_user.get(admission.user_id, ())) >= settings.KB_WS_MAX_PER_USER:
             return await self._refuse(CloseCode.TOO_MANY, "too many connections for this user")
+        admitted = time.monotonic()
         try:
             room = await self.rt.rooms.open(module_id)
         except Unavailable:
             return await self._refuse(CloseCode.UNAVAILABLE, "this module cannot be loaded now; try again")
+        if time.monotonic() - began > SLOW_HANDSHAKE_SECONDS:  # clients give up after a few seconds
+            logger.warning(
+                "slow handshake for module %s: %.1f s checking access, %.1f s opening the room",
+                module_id,
+                admitted - began,
+                time.monotonic() - admitted,
+            )
         if len(room.peers) >= settings.KB_WS_MAX_PER_MODULE:
             return await self._refuse(CloseCode.TOO_MANY, "too many connections to this module")
         offered = self.scope.get("subprotocols") or []
