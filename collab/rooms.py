@@ -176,17 +176,19 @@ class Rooms:
         room.hello_at = time.monotonic()
         self.rt.hub.publish_room(room.module_id, "hello", b"", None)
 
-    async def heal(self, room: Room) -> None:
+    async def heal(self, room: Room, *, ask_others: bool = True) -> None:
         """Bring in what a room missed (a sequence gap, an update that did not integrate, or the
         channel layer was down): the other processes' state, which holds what they broadcast
         but have not stored yet, and the stored document, which holds what any process stored,
         even one that has gone. The sender stores before or just after broadcasting, so the
-        committer of every process is given a moment first."""
+        committer of every process is given a moment first. After an outage of the channel
+        layer (`ask_others=False`) the database alone has it all: every process kept storing,
+        and asking would make each send its whole state of every room at once."""
         if room.healing:
             return
         room.healing = True
         try:
-            if time.monotonic() - room.hello_at > HELLO_AGAIN_SECONDS:  # (a load has just asked)
+            if ask_others and time.monotonic() - room.hello_at > HELLO_AGAIN_SECONDS:  # (a load asks)
                 self._hello(room)
             await asyncio.sleep(self.rt.config.KB_HEAL_DELAY_SECONDS)
             state = await self.rt.run_db(store.load, room.module_id)
@@ -200,7 +202,7 @@ class Rooms:
 
     def heal_all(self) -> None:
         for room in list(self._rooms.values()):
-            self.rt.spawn(self.heal(room))
+            self.rt.spawn(self.heal(room, ask_others=False))
 
     # --- access changes ---------------------------------------------------------------------
 

@@ -91,3 +91,16 @@ async def test_a_heal_right_after_a_load_does_not_ask_twice() -> None:
     assert runtime.published == [(1, "hello")]
     assert runtime.rooms.heals == 1  # the stored document was still read
     room.dispose()
+
+
+async def test_healing_every_room_after_an_outage_reads_the_database_only() -> None:
+    # Every process kept storing during the outage; asking would make each publish its whole
+    # state of every room at once.
+    runtime = TwoProcessRuntime(stored=b"\x00\x00")
+    room = Room(runtime, 1, Doc(), {})  # type: ignore[arg-type]
+    runtime.rooms._rooms[1] = room
+    runtime.rooms.heal_all()
+    await asyncio.gather(*runtime.tasks)
+    assert runtime.published == []
+    assert runtime.rooms.heals == 1
+    room.dispose()
