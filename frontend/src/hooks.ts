@@ -1,5 +1,5 @@
 // Small hooks that connect Preact components to the live room and to the REST API.
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 
 import type * as Y from 'yjs'
 
@@ -62,7 +62,9 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): [Loadable<
 export function useShortcut(handler: (event: KeyboardEvent) => void): void {
   const latest = useRef(handler)
   latest.current = handler
-  useEffect(() => {
+  // A layout effect: attached before the page paints. Preact runs plain effects a frame later,
+  // so a key pressed as soon as the page shows was missed (seen in CI's browser tests).
+  useLayoutEffect(() => {
     const listener = (event: KeyboardEvent): void => latest.current(event)
     window.addEventListener('keydown', listener)
     return () => window.removeEventListener('keydown', listener)
