@@ -427,10 +427,18 @@ def byte_delete(*, byte: Byte) -> None:
 
 
 @transaction.atomic
-def byte_sync_from_live(*, byte_id: int, content: str, user_id: int | None) -> Byte | None:
-    """Store the text a live document holds for a byte (collab's materializer calls this)."""
+def byte_sync_from_live(
+    *, byte_id: int, content: str, user_id: int | None, expected_version: int | None = None
+) -> Byte | None:
+    """Store the text a live document holds for a byte (collab's materializer calls this).
+
+    With `expected_version`, only if the byte is still at that version: a newer stored text
+    (a live room stored it meanwhile) is not replaced by one read earlier.
+    """
     byte = Byte.objects.select_for_update().filter(pk=byte_id).first()
     if byte is None or byte.content == content:
+        return byte
+    if expected_version is not None and byte.version != expected_version:
         return byte
     links_before = parse_links(byte.content)
     byte.content = content

@@ -5,17 +5,27 @@ KB_MATERIALIZE_SECONDS the materializer takes the changed texts of every marked 
 stores them in one database transaction (version, links, coalesced revision per byte). One
 transaction per tick rather than one per room: with many rooms busy, commits (an fsync each)
 were the larger part of the cost (bench, steady editing).
+
+A process killed within that interval leaves edits in the log that no byte row shows, and no
+room holds them until the module is opened again. At start-up each process catches up: every
+module with a log is read, and each byte whose text differs from its row is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from pycrdt import Map, Text
 
 from bytes_app import services
+from bytes_app.models import Byte
+
+from . import store
+from .models import DocUpdate
 
 if TYPE_CHECKING:
     from .room import Room, Write
@@ -23,6 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
+RETRY_AFTER = 5.0  # catching up, while the database is unreachable
 
 
 class Materializer:
@@ -65,6 +76,34 @@ class Materializer:
                 room.stored(taken)
             return True
 
+    async def catch_up(self) -> int:
+        """Store the texts a dead process left only in the log; returns how many bytes.
+
+        One module per database call, so loads are not held up behind it; while the database
+        is unreachable it tries again every RETRY_AFTER seconds (the rows it already fixed
+        are equal by then, and cost a read)."""
+        started = time.monotonic()
+        while not self.rt.closed:
+            try:
+                stored = 0
+                modules = await self.rt.run_db(modules_with_log)
+                for module_id in modules:
+                    if self.rt.closed:
+                        break
+                    stored += await self.rt.run_db(catch_up_module, module_id)
+            except Exception as error:
+                if self.rt.closed:
+                    break
+                logger.warning("catching up contents failed (%s); retrying in %s s", error, RETRY_AFTER)
+                await asyncio.sleep(RETRY_AFTER)
+                continue
+            logger.info(
+                "caught up: %d byte contents stored from the logs of %d modules (%.1f s)",
+                stored, len(modules), time.monotonic() - started,
+            )  # fmt: skip
+            return stored
+        return 0
+
 
 def _store(writes: list[Write]) -> None:
     # In id order: two processes storing the same bytes then lock their rows in the same order
@@ -72,3 +111,36 @@ def _store(writes: list[Write]) -> None:
     with transaction.atomic():
         for byte_id, text, author in sorted(writes, key=lambda write: write[0]):
             services.byte_sync_from_live(byte_id=byte_id, content=text, user_id=author)
+
+
+def modules_with_log() -> list[int]:
+    """Modules with updates not yet compacted: the only ones whose rows can lag their text."""
+    return list(DocUpdate.objects.values_list("module_id", flat=True).distinct().order_by("module_id"))
+
+
+def catch_up_module(module_id: int) -> int:
+    """Store each byte's text where the module's stored document differs from its row."""
+    # The rows before the document: content is stored only after the log rows it shows, so the
+    # document read next holds at least as much. A text a live room stores in between bumps the
+    # version, and then the row is left alone (it is newer than what was read here).
+    rows = {pk: (version, content) for pk, version, content in
+            Byte.objects.filter(module_id=module_id).values_list("id", "version", "content")}  # fmt: skip
+    if not rows:
+        return 0  # no bytes (or the module was deleted since it was listed)
+    doc, _ = store.read(module_id)
+    index = doc.get(store.INDEX, type=Map)
+    writes = []
+    for key in index:
+        byte_id = int(key)
+        if byte_id not in rows:
+            continue  # deleted since
+        text = str(doc.get(store.text_name(byte_id), type=Text))
+        version, content = rows[byte_id]
+        if text != content:
+            writes.append((byte_id, text, version))
+    with transaction.atomic():
+        for byte_id, text, version in sorted(writes):  # id order, as _store
+            services.byte_sync_from_live(
+                byte_id=byte_id, content=text, user_id=None, expected_version=version
+            )
+    return len(writes)

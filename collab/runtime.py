@@ -150,6 +150,13 @@ def in_loop(current: Runtime, fn: Callable[..., Any], *args: Any) -> None:
         current.loop.call_soon_threadsafe(fn, *args)
 
 
+async def start_current() -> None:
+    """Lifespan startup hook: in the background, store the byte contents a killed process left
+    only in the update log (see collab.materializer)."""
+    current = runtime()
+    current.spawn(current.materializer.catch_up())
+
+
 async def shutdown_current() -> None:
     """Lifespan shutdown hook: store what is pending, for at most KB_SHUTDOWN_SECONDS. A deploy
     kills what takes longer anyway; what is not stored by then was never acknowledged, and its

@@ -14,7 +14,19 @@ from asgiref.sync import sync_to_async
 from collab.models import DocState
 from tests.servers import Server
 
-from .harness import TOKEN, Editor, PgProxy, TrackedClient, ack_url, stored_texts, tokens_in, verify
+from .harness import (
+    TOKEN,
+    Editor,
+    PgProxy,
+    TrackedClient,
+    ack_url,
+    eventually,
+    materialized,
+    rest_content,
+    stored_texts,
+    tokens_in,
+    verify,
+)
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
@@ -127,3 +139,28 @@ async def test_an_acknowledged_edit_resting_on_another_process_uncommitted_edit(
     finally:
         first.kill()
         own.close()
+
+
+async def test_kill_9_before_the_text_is_stored_then_rest_catches_up(team, make_cluster, token_of):
+    # The materializer would store the text a minute later: the kill comes first, every editor
+    # is gone, and nobody opens the module again. The restarted process stores it at start-up.
+    server = make_cluster(1, env={"KB_MATERIALIZE_MS": "60000", "LOG_LEVEL": "INFO"}).servers[0]
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    token = await sync_to_async(token_of)(team["editor"])
+    client = TrackedClient(ack_url(server.ws, module_id, token))
+    await client.connect()
+    await client.sync()
+    await client.type(byte_id, 0, "[e1n1]")
+    await client.until(lambda: client.saved >= len(client.frames), timeout=10)  # acknowledged
+    server.kill()
+    await client.close()
+    expected = str(client.text(byte_id))
+    assert (await sync_to_async(materialized)(module_id))[byte_id] != expected  # not stored yet
+
+    await asyncio.to_thread(server.start)
+
+    async def caught_up() -> bool:
+        return await asyncio.to_thread(rest_content, server, token, byte_id) == (200, expected)
+
+    await eventually(caught_up, 15, "REST content did not catch up with the acknowledged edit")
+    assert "caught up: 1 byte contents" in server.log()
