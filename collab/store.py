@@ -10,11 +10,9 @@ their own transaction. Layout of a document (the contract clients rely on, see R
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 from pycrdt import Doc, Map, Text
 
@@ -105,20 +103,6 @@ def read(module_id: int, client_id: int | None = None) -> tuple[Doc, int]:
 def load(module_id: int) -> bytes:
     """The module's whole document as one update."""
     return read(module_id)[0].get_update()
-
-
-@dataclass(frozen=True)
-class LogStats:
-    rows: int
-    last_id: int
-    compactions: int
-
-
-def log_stats(module_id: int) -> LogStats:
-    """A cheap fingerprint of what is stored, to tell whether anything changed since."""
-    stats = DocUpdate.objects.filter(module_id=module_id).aggregate(rows=Count("id"), last=Max("id"))
-    compactions = DocState.objects.filter(pk=module_id).values_list("compactions", flat=True).first() or 0
-    return LogStats(stats["rows"], stats["last"] or 0, compactions)
 
 
 def _insert_sql() -> str:

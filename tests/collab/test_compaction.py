@@ -4,7 +4,10 @@ processes restarted every few seconds and left logs of ~50,000 rows per module).
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 from pycrdt import Doc, Text
 
 from collab import runtime as collab_runtime
@@ -67,3 +70,33 @@ async def test_a_short_log_is_left_alone(team, module_url, settings):
     await client.sync()
     await client.close()
     assert await db_call(lambda: DocUpdate.objects.filter(module_id=module_id).count())() == before
+
+
+def test_a_compaction_committed_between_the_reads_of_a_load_hides_nothing(team):
+    # Under PostgreSQL's READ COMMITTED each query of a load sees what was committed when it
+    # ran: a compaction committed between reading the log and the snapshot moves rows from one
+    # to the other. Read in the wrong order (snapshot first), those rows were in neither.
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's READ COMMITTED (SQLite reads one snapshot, and locks out the compaction)")
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    expected = write_long_log(module_id, byte_id, 30)
+    rows = DocUpdate.objects.filter(module_id=module_id).count()
+    folded: list[int] = []
+
+    def compact_after_the_first_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not folded and sql.startswith("SELECT") and ('."data"' in sql or '."snapshot"' in sql):
+
+            def compact() -> None:  # another connection, as another process's committer
+                folded.append(store.compact(module_id))
+                connection.close()
+
+            thread = threading.Thread(target=compact)
+            thread.start()
+            thread.join()
+        return result
+
+    with connection.execute_wrapper(compact_after_the_first_read):
+        doc, _ = store.read(module_id)
+    assert folded == [rows]  # the whole log moved into the snapshot between the two reads
+    assert str(doc.get(store.text_name(byte_id), type=Text)) == expected
