@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -33,7 +34,18 @@ _latest: Runtime | None = None
 _lock = threading.Lock()
 
 
+# A worker thread's connection idle longer than this is checked (`SELECT 1`) before it is used.
+IDLE_CHECK_SECONDS = 1.0
+_thread_state = threading.local()
+
+
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
+    # A connection that sat idle through a database restart or a network cut is dead, and the
+    # call would fail although the database is back (a room load refused with 4503 right after
+    # an outage, found by tests/chaos/test_postgres_outage.py): check it first, as a pool would.
+    idle = time.monotonic() - getattr(_thread_state, "last_call", 0.0)
+    if connection.connection is not None and idle > IDLE_CHECK_SECONDS and not connection.is_usable():
+        connection.close()
     try:
         return fn(*args)
     except BaseException:
@@ -41,6 +53,8 @@ def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
         # away, a transaction aborted): start the next call on a fresh one.
         connection.close()
         raise
+    finally:
+        _thread_state.last_call = time.monotonic()
 
 
 def close_thread_connections(executor: ThreadPoolExecutor, workers: int) -> None:
