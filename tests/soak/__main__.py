@@ -16,7 +16,7 @@ import pytest
 def main() -> int:
     parser = argparse.ArgumentParser(description="Soak kb's cluster under edits and faults.")
     parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--rss-growth-mb", type=float, default=64.0, help="allowed over the second half")
+    parser.add_argument("--rss-growth-mb", type=float, default=64.0, help="idle, middle to end")
     parser.add_argument("--seed", type=int, default=0, help="replay a run's CHAOS_SEED")
     args = parser.parse_args()
     os.environ["SOAK_SECONDS"] = str(args.minutes * 60)
