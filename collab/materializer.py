@@ -77,7 +77,8 @@ class Materializer:
             return True
 
     async def catch_up(self) -> int:
-        """Store the texts a dead process left only in the log; returns how many bytes.
+        """Store the texts a dead process left only in the log; returns how many byte rows
+        differed from their text (each stored, unless a live room stored a newer one meanwhile).
 
         One module per database call, so loads are not held up behind it; while the database
         is unreachable it tries again every RETRY_AFTER seconds (the rows it already fixed
@@ -98,7 +99,7 @@ class Materializer:
                 await asyncio.sleep(RETRY_AFTER)
                 continue
             logger.info(
-                "caught up: %d byte contents stored from the logs of %d modules (%.1f s)",
+                "caught up: %d byte contents behind the logs of %d modules (%.1f s)",
                 stored, len(modules), time.monotonic() - started,
             )  # fmt: skip
             return stored
@@ -119,7 +120,8 @@ def modules_with_log() -> list[int]:
 
 
 def catch_up_module(module_id: int) -> int:
-    """Store each byte's text where the module's stored document differs from its row."""
+    """Store each byte's text where the module's stored document differs from its row; returns
+    how many differed."""
     # The rows before the document: content is stored only after the log rows it shows, so the
     # document read next holds at least as much. A text a live room stores in between bumps the
     # version, and then the row is left alone (it is newer than what was read here).
