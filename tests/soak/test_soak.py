@@ -70,13 +70,15 @@ def memory_sample(server: Server, token: str) -> str:
     return f"pid {answer['pid']}: {mib} {answer['collab']}"
 
 
-def print_memory(samples: list[str], rss_mid: dict[int, float], cluster: Any, counts: dict) -> None:
+def print_memory(
+    samples: list[str], rss_mid: dict[int, float], idle_mid: dict[int, float], cluster: Any, counts: dict
+) -> None:
     """What a failed soak knew: faults so far, memory samples, RSS now against the middle."""
     now = {}
     for server in cluster.servers:
         if server.process is not None and server.process.poll() is None:
             now[server.process.pid] = round(rss_mb(server.process.pid))
-    print(f"faults {counts}; RSS MiB at the middle {rss_mid}, now {now}")
+    print(f"faults {counts}; RSS MiB at the middle {rss_mid} (idle {idle_mid}), now {now}")
     print("memory (MiB) as each process accounted for it:", *samples, sep="\n  ")
 
 
@@ -179,7 +181,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     except BaseException:  # stop the editors, or the failure hangs in teardown instead of showing
         stop.set()
         await asyncio.gather(*running, return_exceptions=True)
-        print_memory(samples, rss_mid, cluster, counts)
+        print_memory(samples, rss_mid, idle_mid, cluster, counts)
         raise
     stop.set()
     try:
@@ -187,7 +189,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
         for module_id, originals in modules.items():
             await verify(cluster, editors[module_id], module_id=module_id, originals=originals, token=token)
     except BaseException:  # what memory did up to here says whether a stall was the machine's
-        print_memory(samples, rss_mid, cluster, counts)
+        print_memory(samples, rss_mid, idle_mid, cluster, counts)
         raise
     rss_end = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
     for server in cluster.servers:
