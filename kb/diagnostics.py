@@ -7,27 +7,38 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import io
-import logging
+import os
 import signal
 import sys
 
-logger = logging.getLogger(__name__)
-
 
 async def install() -> None:
-    """Lifespan start-up hook, so that the tasks dumped are those of the server's own loop."""
+    """Lifespan start-up hook: it runs on the server's loop, in the main thread."""
     if not hasattr(signal, "SIGUSR1"):
         return
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks, loop)
-    # The threads from C, at once, even when the loop is blocked; then the handler above.
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True, chain=True)
+    # A Python-level handler runs in the main thread between two bytecodes, so it answers even
+    # when the loop is stuck in Python code, and it holds the interpreter lock while it reads the
+    # other threads' frames. faulthandler.register() dumped them from C on whichever thread the
+    # kernel picked, while they ran: CI saw the process die halfway through a stack.
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: dump(loop))
 
 
-def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:
+def dump(loop: asyncio.AbstractEventLoop, fd: int | None = None) -> None:
+    fd = sys.stderr.fileno() if fd is None else fd
+    os.write(fd, b"SIGUSR1: the threads, most recent call first\n")
+    faulthandler.dump_traceback(fd, all_threads=True)
+    # Straight to the file descriptor: the handler may interrupt a write to sys.stderr or a
+    # logging handler, and those are not reentrant.
+    os.write(fd, _tasks(loop).encode(errors="replace"))
+    os.write(fd, b"SIGUSR1: end of dump\n")
+
+
+def _tasks(loop: asyncio.AbstractEventLoop) -> str:
     tasks = asyncio.all_tasks(loop)
     out = io.StringIO()
+    out.write(f"SIGUSR1: {len(tasks)} asyncio tasks\n")
     for task in tasks:
         out.write(f"\n{task!r}\n")
         task.print_stack(limit=6, file=out)
-    logger.warning("SIGUSR1: %d asyncio tasks%s", len(tasks), out.getvalue())
+    return out.getvalue()

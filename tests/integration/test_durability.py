@@ -72,11 +72,14 @@ async def test_sigusr1_writes_threads_and_tasks_to_the_log_and_the_server_goes_o
     await client.sync()
     server.process.send_signal(signal.SIGUSR1)
     for _ in range(100):
-        if "SIGUSR1:" in server.log():
+        if "SIGUSR1: end of dump" in server.log():
             break
         await asyncio.sleep(0.05)
     log = server.log(tail=None)
-    assert "most recent call first" in log and "SIGUSR1:" in log and "Task" in log, log[-3000:]
+    assert server.process.poll() is None, log[-3000:]
+    threads, tasks = log.split("SIGUSR1: the threads")[1].split("asyncio tasks")
+    assert "most recent call first" in threads and "in _worker" in threads, log[-3000:]
+    assert "<Task pending" in tasks and "SIGUSR1: end of dump" in tasks, log[-3000:]
     await client.type(team["byte"].pk, 0, "still here ")
     other = WsClient(url)
     await other.connect()
