@@ -6,15 +6,18 @@ a while keeps their memory after they have gone (measured: `python -m bench.load
 `malloc_trim` hands the free pages back; it costs a walk over the heap, so it runs on the
 periodic chores after unloads, not per unload. `report()` splits the process's memory into
 what the C heap holds in use and free, what SQLite holds (its page caches) and Python's count
-of live blocks, so that "memory did not come back" can be told apart from a leak.
+of live blocks, so that "memory did not come back" can be told apart from a leak; `census()`
+counts the live objects of the libraries that hold documents and connections, to say which.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 
 
@@ -85,3 +88,20 @@ def report() -> dict[str, int | None]:
         "sqlite_bytes": _sqlite_used() if _sqlite_used is not None else None,
         "python_blocks": sys.getallocatedblocks(),
     }
+
+
+# Whose objects the census counts: kb's rooms and peers, pycrdt's documents and shared types,
+# the channel layer's and the database drivers' connections.
+CENSUS_PREFIXES = ("collab.", "bytes_app.", "pycrdt", "channels", "psycopg", "django.db.backends")
+
+
+def census() -> dict[str, int]:
+    """Live objects the garbage collector tracks, by type, for CENSUS_PREFIXES' modules. A walk
+    over every object: for an operator's question, not for a poll."""
+    counts: Counter[str] = Counter()
+    for obj in gc.get_objects():
+        kind = type(obj)
+        module = getattr(kind, "__module__", None)
+        if isinstance(module, str) and module.startswith(CENSUS_PREFIXES):
+            counts[f"{module}.{kind.__qualname__}"] += 1
+    return dict(counts.most_common())

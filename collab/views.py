@@ -6,7 +6,7 @@ import asyncio
 import os
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -23,11 +23,13 @@ async def _stats(runtime: Runtime) -> dict[str, int]:
 
 class CollabStatusView(APIView):
     """Staff only: rooms, sockets and channel-layer groups held by the process that answers
-    (with several processes, ask each one on its own address)."""
+    (with several processes, ask each one on its own address). `?objects=1` adds a count of
+    live objects by type (kb's, pycrdt's, the connections'): a walk over the whole heap."""
 
     permission_classes = [IsAdminUser]
 
     @extend_schema(
+        parameters=[OpenApiParameter("objects", bool, description="also count live objects by type")],
         responses={
             200: inline_serializer(
                 "CollabStatus",
@@ -36,9 +38,10 @@ class CollabStatusView(APIView):
                     "rss_bytes": serializers.IntegerField(),
                     "collab": serializers.DictField(child=serializers.IntegerField(), allow_null=True),
                     "memory": serializers.DictField(child=serializers.IntegerField(allow_null=True)),
+                    "objects": serializers.DictField(child=serializers.IntegerField(), required=False),
                 },
             )
-        }
+        },
     )
     def get(self, request: Request) -> Response:
         runtime = existing_runtime()
@@ -47,6 +50,11 @@ class CollabStatusView(APIView):
             # Read on the runtime's own loop: its dictionaries change only there.
             collab = asyncio.run_coroutine_threadsafe(_stats(runtime), runtime.loop).result(timeout=5)
         report = memory.report()
-        return Response(
-            {"pid": os.getpid(), "rss_bytes": report["rss_bytes"], "collab": collab, "memory": report}
-        )
+        body = {"pid": os.getpid(), "rss_bytes": report["rss_bytes"], "collab": collab, "memory": report}
+        try:
+            objects = serializers.BooleanField().run_validation(request.query_params.get("objects", False))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"objects": error.detail}) from None
+        if objects:
+            body["objects"] = memory.census()
+        return Response(body)

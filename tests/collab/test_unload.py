@@ -69,6 +69,15 @@ async def test_status_tells_staff_what_the_process_holds(team, module_url, clien
     assert body["rss_bytes"] > 0
     # Where the memory is: the C heap (glibc here), SQLite's caches when it is the database.
     assert body["memory"]["heap_in_use_bytes"] > 0 and body["memory"]["python_blocks"] > 0
+    assert "objects" not in body  # a walk over the heap: only when asked
+
+    def get_census(query):
+        return client_for(staff).get(f"/api/collab/status/?objects={query}")
+
+    objects = (await db_call(get_census)("1")).json()["objects"]
+    assert objects["collab.room.Room"] == 1 and objects["pycrdt._doc.Doc"] >= 1, objects
+    refused = await db_call(get_census)("maybe")
+    assert refused.status_code == 400 and "objects" in refused.json(), refused.content
 
     for outsider in (team["owner"], None):  # a workspace owner is not an operator
         refused = await db_call(get_status)(outsider)

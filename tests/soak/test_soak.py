@@ -47,10 +47,12 @@ def rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-def status(server: Server, token: str) -> dict[str, Any]:
-    """GET /api/collab/status/ of that process (OSError when it cannot be reached)."""
+def status(server: Server, token: str, objects: bool = False) -> dict[str, Any]:
+    """GET /api/collab/status/ of that process (OSError when it cannot be reached); `objects`:
+    with its count of live objects by type."""
     request = urllib.request.Request(
-        f"{server.http}/api/collab/status/", headers={"Authorization": f"Token {token}"}
+        f"{server.http}/api/collab/status/{'?objects=1' if objects else ''}",
+        headers={"Authorization": f"Token {token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
@@ -99,6 +101,24 @@ async def idle_rss(cluster: Any, editors: list[Editor], token: str) -> dict[int,
     return {server.process.pid: rss_mb(server.process.pid) for server in cluster.servers}
 
 
+async def census(cluster: Any, token: str) -> dict[int, dict[str, int]]:
+    """Each process's live objects by type (kb's, pycrdt's, the connections')."""
+    answers = [await asyncio.to_thread(status, server, token, True) for server in cluster.servers]
+    return {answer["pid"]: answer["objects"] for answer in answers}
+
+
+def census_change(before: dict[int, dict[str, int]], after: dict[int, dict[str, int]]) -> dict[int, dict]:
+    """Per process, the types whose live count changed (before -> after)."""
+    return {
+        pid: {
+            kind: (before.get(pid, {}).get(kind, 0), count)
+            for kind, count in sorted({**dict.fromkeys(before.get(pid, {}), 0), **objects}.items())
+            if before.get(pid, {}).get(kind, 0) != count
+        }
+        for pid, objects in after.items()
+    }
+
+
 async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     cluster = make_cluster(2)
     token = await sync_to_async(token_of)(team["editor"])
@@ -134,6 +154,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     faults = ["kill -9", "Redis outage", "SIGTERM", "PostgreSQL outage"]
     rss_mid: dict[int, float] = {}
     idle_mid: dict[int, float] = {}
+    objects_mid: dict[int, dict[str, int]] = {}
     samples: list[str] = []
     next_sample = started
     step = 0
@@ -149,6 +170,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
             if late and not rss_mid:
                 rss_mid = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
                 idle_mid = await idle_rss(cluster, everyone, staff_token)
+                objects_mid = await census(cluster, staff_token)
                 for editor in everyone:
                     editor.away_until = 0.0
             fault = faults[step % len(faults)]
@@ -198,6 +220,7 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     for server in cluster.servers:
         samples.append(f" idle {await asyncio.to_thread(memory_sample, server, staff_token)}")
     print("memory (MiB) as each process accounts for it:", *samples, sep="\n  ")
+    print("live objects idle, middle -> end:", census_change(objects_mid, await census(cluster, staff_token)))
     edits = sum(len(e.made) + len(e.deleted) for e in everyone)
     acked = sum(len(e.acked) for e in everyone)
 
