@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ import numpy as np
 import websockets
 
 from collab import protocol
+from collab.memory import census_change
 
 from .harness import Load, run_load
 from .loadgen import Editor
@@ -195,12 +197,14 @@ async def _cycles(urls: list[tuple[str, str]], total: int, concurrency: int) -> 
     return failures, time.monotonic() - began
 
 
-def status(target: Kb, token: str) -> list[dict[str, Any]]:
-    """Each process's own account of what it holds (GET /api/collab/status/)."""
+def status(target: Kb, token: str, objects: bool = False) -> list[dict[str, Any]]:
+    """Each process's own account of what it holds (GET /api/collab/status/); `objects`: with
+    its count of live objects by type."""
     answers = []
     for port in target.ports:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/collab/status/", headers={"Authorization": f"Token {token}"}
+            f"http://127.0.0.1:{port}/api/collab/status/{'?objects=1' if objects else ''}",
+            headers={"Authorization": f"Token {token}"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             answers.append(json.load(response))
@@ -220,6 +224,14 @@ def heap_report(target: Kb, token: str) -> dict[str, float | None]:
             else:
                 totals[name] = (totals.get(name) or 0.0) + (mib(value) if key.endswith("_bytes") else value)
     return {key: None if value is None else round(value, 1) for key, value in totals.items()}
+
+
+def census(target: Kb, token: str) -> dict[str, int]:
+    """Live objects by type (kb's, pycrdt's, the connections'), summed over the processes."""
+    totals: Counter[str] = Counter()
+    for answer in status(target, token, objects=True):
+        totals.update(answer["objects"])
+    return dict(totals)
 
 
 def redis_groups(target: Kb) -> int:
@@ -256,6 +268,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     wait_until_idle(target, token, idle_limit)
     before = target.rss()
     memory = {"before": heap_report(target, token)}
+    objects = [census(target, token)]
     peak = before
     sampling = threading.Event()
 
@@ -274,6 +287,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     time.sleep(6)  # one more chores tick, for whatever the last unload leaves to return
     after = target.rss()
     memory["after_idle"] = heap_report(target, token)
+    objects.append(census(target, token))
     # A second wave: what the first left behind is reused, or it was a leak.
     again, _ = asyncio.run(_cycles(urls, scale.cycles, scale.concurrency))
     sampling.set()
@@ -282,6 +296,7 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
     time.sleep(6)
     after_again = target.rss()
     memory["after_second_wave"] = heap_report(target, token)
+    objects.append(census(target, token))
     failures.update({f"second wave: {key}": count for key, count in again.items()})
     answers = status(target, token)
     collab = [answer["collab"] or {} for answer in answers]
@@ -315,6 +330,8 @@ def check_cycles(target: Kb, scale: Scale) -> dict[str, Any]:
         "returned_share": (first_peak - after) / grown if grown > 0 else 1.0,
         "rss_after_second_wave_mb": mib(after_again),
         "memory_mb": memory,
+        # before, after idle, after the second wave: what is still referenced, by type
+        "objects_changed": census_change(*objects),
         "failures": problems,
     }
 

@@ -105,3 +105,10 @@ def census() -> dict[str, int]:
         if isinstance(module, str) and module.startswith(CENSUS_PREFIXES):
             counts[f"{module}.{kind.__qualname__}"] += 1
     return dict(counts.most_common())
+
+
+def census_change(*censuses: dict[str, int]) -> dict[str, list[int]]:
+    """The types whose count differs between censuses taken one after another, with each count."""
+    kinds = sorted({kind for census in censuses for kind in census})
+    counts = {kind: [census.get(kind, 0) for census in censuses] for kind in kinds}
+    return {kind: values for kind, values in counts.items() if len(set(values)) > 1}

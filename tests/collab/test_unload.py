@@ -10,6 +10,7 @@ import weakref
 import pytest
 
 from collab import runtime as collab_runtime
+from collab.memory import census_change
 
 from .client import YClient
 from .conftest import db_call
@@ -124,3 +125,12 @@ async def test_a_room_is_closing_from_the_moment_its_unload_is_scheduled(team, m
     assert room.closing, "a consumer checking now would join a room about to unload"
     await until(lambda: len(rt.rooms) == 0)
     await client.close()
+
+
+def test_census_change_lists_only_the_types_whose_count_moved():
+    before = {"collab.room.Room": 2, "pycrdt._doc.Doc": 3}
+    idle = {"pycrdt._doc.Doc": 3, "collab.peer.Peer": 1}
+    again = {"pycrdt._doc.Doc": 3, "collab.peer.Peer": 2}
+    changed = census_change(before, idle, again)
+    assert changed == {"collab.peer.Peer": [0, 1, 2], "collab.room.Room": [2, 0, 0]}
+    assert census_change(before, dict(before)) == {}

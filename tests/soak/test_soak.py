@@ -29,6 +29,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from bytes_app import services
+from collab.memory import census_change
 from collab.rooms import TICK_SECONDS
 from tests.chaos.harness import Editor, ack_url, verify
 from tests.servers import Server
@@ -105,18 +106,6 @@ async def census(cluster: Any, token: str) -> dict[int, dict[str, int]]:
     """Each process's live objects by type (kb's, pycrdt's, the connections')."""
     answers = [await asyncio.to_thread(status, server, token, True) for server in cluster.servers]
     return {answer["pid"]: answer["objects"] for answer in answers}
-
-
-def census_change(before: dict[int, dict[str, int]], after: dict[int, dict[str, int]]) -> dict[int, dict]:
-    """Per process, the types whose live count changed (before -> after)."""
-    return {
-        pid: {
-            kind: (before.get(pid, {}).get(kind, 0), count)
-            for kind, count in sorted({**dict.fromkeys(before.get(pid, {}), 0), **objects}.items())
-            if before.get(pid, {}).get(kind, 0) != count
-        }
-        for pid, objects in after.items()
-    }
 
 
 async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
@@ -220,7 +209,9 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     for server in cluster.servers:
         samples.append(f" idle {await asyncio.to_thread(memory_sample, server, staff_token)}")
     print("memory (MiB) as each process accounts for it:", *samples, sep="\n  ")
-    print("live objects idle, middle -> end:", census_change(objects_mid, await census(cluster, staff_token)))
+    objects_end = await census(cluster, staff_token)
+    changed = {pid: census_change(objects_mid.get(pid, {}), objects) for pid, objects in objects_end.items()}
+    print("live objects idle, middle -> end (types whose count changed):", changed)
     edits = sum(len(e.made) + len(e.deleted) for e in everyone)
     acked = sum(len(e.acked) for e in everyone)
 
