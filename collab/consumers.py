@@ -134,7 +134,9 @@ class ModuleConsumer(AsyncConsumer):
             self.peer.closed = True
             self.rt.rooms.detach(self.room, self.peer)
             await self.rt.hub.leave_user(self.peer.user_id)
-            self.peer = None
+        # The server may keep this consumer in reference cycles until the collector runs,
+        # rarely in an idle process: it must not keep the room's document alive meanwhile.
+        self.peer = self.room = None
         raise StopConsumer
 
 

@@ -96,8 +96,9 @@ CENSUS_PREFIXES = ("collab.", "bytes_app.", "pycrdt", "channels", "psycopg", "dj
 
 
 def census() -> dict[str, int]:
-    """Live objects the garbage collector tracks, by type, for CENSUS_PREFIXES' modules. A walk
-    over every object: for an operator's question, not for a poll."""
+    """Objects still referenced, by type, for CENSUS_PREFIXES' modules (garbage in reference
+    cycles is collected first). A walk over every object: for an operator, not for a poll."""
+    gc.collect()
     counts: Counter[str] = Counter()
     for obj in gc.get_objects():
         kind = type(obj)

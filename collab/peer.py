@@ -92,14 +92,15 @@ class Peer:
         self.closed = False
         self.last_sent = time.monotonic()
         self._close = close
-        self.outbox = Outbox(send, limit=send_buffer, on_overflow=self._too_slow)
+        self.outbox = Outbox(send, limit=send_buffer)
         self.rate, self.burst, self.flood_seconds = rate, burst, flood_seconds
         self._tokens, self._tokens_at = burst, time.monotonic()
         self._throttled_for = 0.0
 
     def push(self, data: bytes) -> None:
         if not self.closed:
-            self.outbox.push(data)
+            if not self.outbox.push(data):
+                self.close(CloseCode.TOO_SLOW, "the client reads too slowly; reconnect")
             self.last_sent = time.monotonic()
 
     def close(self, code: int, reason: str) -> None:
@@ -147,10 +148,6 @@ class Peer:
     def flooding(self) -> bool:
         """Held back without a pause for longer than `flood_seconds`: not a burst, a flood."""
         return self._throttled_for > self.flood_seconds
-
-    def _too_slow(self) -> None:
-        self.closed = True
-        self._close(CloseCode.TOO_SLOW, "the client reads too slowly; reconnect")
 
 
 class CloseCode:

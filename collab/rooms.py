@@ -119,6 +119,7 @@ class Rooms:
         room.unload_handle = asyncio.get_running_loop().call_later(delay, self._start_unload, room)
 
     def _start_unload(self, room: Room) -> None:
+        room.unload_handle = None  # (the handle holds the room: a cycle only the collector frees)
         if room.peers or room.module_id in self._unloading or self._rooms.get(room.module_id) is not room:
             return
         # Closing from now, not from the task's first step: a socket accepted meanwhile checks

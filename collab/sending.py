@@ -50,13 +50,12 @@ class _Resume:
 class Outbox:
     """Ordered, non-blocking delivery of binary frames to one ASGI WebSocket."""
 
-    __slots__ = ("_backlog", "_backlog_bytes", "_on_overflow", "_send", "closed", "limit")
+    __slots__ = ("_backlog", "_backlog_bytes", "_send", "closed", "limit")
 
-    def __init__(self, send: Send, *, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, send: Send, *, limit: int) -> None:
         self._send = send
         self._backlog: deque[bytes] | None = None
         self._backlog_bytes = 0
-        self._on_overflow = on_overflow
         self.limit = limit
         self.closed = False
 
@@ -64,28 +63,32 @@ class Outbox:
     def backlog_bytes(self) -> int:
         return self._backlog_bytes
 
-    def push(self, data: bytes) -> None:
+    def push(self, data: bytes) -> bool:
+        """Send or queue `data`; False when the backlog has just passed the limit (the outbox
+        closes: the caller gives the socket up). A return value, not a callback: a callback
+        to the owner would make a reference cycle that outlives the socket."""
         if self.closed:
-            return
+            return True
         if self._backlog is not None:
             self._backlog.append(data)
             self._backlog_bytes += len(data)
             if self._backlog_bytes > self.limit:
                 self.closed = True
-                self._on_overflow()
-            return
+                return False
+            return True
         coro = self._send({"type": "websocket.send", "bytes": data})
         try:
             waiting_on = coro.send(None)
         except StopIteration:
-            return
+            return True
         except OSError:  # the client is gone; its disconnect event is on its way
             self.closed = True
-            return
+            return True
         self._backlog = deque()
         task = asyncio.ensure_future(self._drain(_Resume(coro, waiting_on)))
         _draining.add(task)
         task.add_done_callback(_draining.discard)
+        return True
 
     async def _drain(self, first: _Resume) -> None:
         try:

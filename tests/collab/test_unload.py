@@ -37,11 +37,19 @@ async def test_an_unloaded_room_is_freed_with_its_document(team, module_url):
     # pycrdt holds observers, and the document they watch, from native code (Room.dispose).
     room_ref, doc_ref = weakref.ref(room), weakref.ref(room.doc)
     del room
-    await client.close()
-    await until(lambda: len(rt.rooms) == 0)  # tests unload at once (KB_ROOM_IDLE_SECONDS = 0)
+    # Freed when the last reference goes, not by the cycle collector: an idle process runs it
+    # rarely, and Python does not know the size of the document's native memory (found by
+    # the soak: idle processes held unloaded rooms, through their closed sockets' consumers).
     gc.collect()
-    assert room_ref() is None, "the unloaded room is still alive"
-    assert doc_ref() is None
+    gc.disable()
+    try:
+        await client.close()
+        await until(lambda: len(rt.rooms) == 0)  # tests unload at once (KB_ROOM_IDLE_SECONDS = 0)
+        await asyncio.sleep(0.1)  # the server's end of the socket finishes too
+        assert room_ref() is None, "the unloaded room is still alive"
+        assert doc_ref() is None
+    finally:
+        gc.enable()
 
     # ...and the module loads again with what was typed.
     again = YClient(module_url(team["owner"]))
@@ -76,7 +84,9 @@ async def test_status_tells_staff_what_the_process_holds(team, module_url, clien
         return client_for(staff).get(f"/api/collab/status/?objects={query}")
 
     objects = (await db_call(get_census)("1")).json()["objects"]
-    assert objects["collab.room.Room"] == 1 and objects["pycrdt._doc.Doc"] >= 1, objects
+    # (at least: this test process also holds what earlier tests' clients kept)
+    assert objects["collab.room.Room"] >= 1 and objects["pycrdt._doc.Doc"] >= 1, objects
+    assert not any(kind.startswith("builtins.") for kind in objects)
     refused = await db_call(get_census)("maybe")
     assert refused.status_code == 400 and "objects" in refused.json(), refused.content
 
