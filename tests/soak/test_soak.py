@@ -5,7 +5,8 @@ First half: kill -9, SIGTERM (a deploy), Redis outages and PostgreSQL outages in
 reconnecting (and leaving and coming back, so rooms unload and load). Second half: the same
 without restarting processes. Memory: at the middle and at the end every editor leaves until
 both processes hold no room and have handed free memory back; each process's resident memory
-then, at the end against the middle, must grow less than SOAK_RSS_GROWTH_MB (default 64). Idle,
+then, at the end against the middle, must grow less than SOAK_RSS_GROWTH_MB (default 64), and
+no room, peer or document may still be referenced at the end (HELD_BY_A_ROOM). Idle,
 because a live document only grows: a Yjs document keeps a struct for every insertion ever made
 (some 340 bytes each in pycrdt: python -m bench.doc_growth), so the rooms' memory while loaded
 grows with the edits typed; that is printed but not bounded. Each process's own account of its
@@ -38,6 +39,8 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "40"))
 RSS_GROWTH_MB = float(os.environ.get("SOAK_RSS_GROWTH_MB", "64"))
+# With no room loaded, none of these may still be referenced (the status endpoint's census).
+HELD_BY_A_ROOM = ("collab.room.Room", "collab.peer.Peer", "pycrdt._doc.Doc")
 
 
 def rss_mb(pid: int) -> float:
@@ -227,3 +230,6 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     assert set(idle_end) == set(idle_mid), "a process was restarted in the second half"
     for pid, end in idle_end.items():
         assert end - idle_mid[pid] < RSS_GROWTH_MB, (pid, idle_mid[pid], end)
+    for pid, objects in objects_end.items():  # no room loaded: nothing may still hold one
+        held = {kind: objects.get(kind, 0) for kind in HELD_BY_A_ROOM}
+        assert not any(held.values()), (pid, held)
