@@ -55,6 +55,12 @@ def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
         raise
     finally:
         _thread_state.last_call = time.monotonic()
+        if not connection.in_atomic_block:
+            # Django keeps an atomic block's last error on the connection for the thread's life
+            # (only to name it as the cause of a later error in that same block), and with it
+            # every frame of the failed call and what they held: after an outage, a batch of
+            # updates the committer could not store (found by the soak's object census).
+            connection.rollback_exc = None
 
 
 def close_thread_connections(executor: ThreadPoolExecutor, workers: int) -> None:
