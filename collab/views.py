@@ -44,6 +44,10 @@ class CollabStatusView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
+        try:
+            objects = serializers.BooleanField().run_validation(request.query_params.get("objects", False))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"objects": error.detail}) from None
         runtime = existing_runtime()
         collab: dict[str, Any] | None = None
         if runtime is not None:
@@ -51,10 +55,6 @@ class CollabStatusView(APIView):
             collab = asyncio.run_coroutine_threadsafe(_stats(runtime), runtime.loop).result(timeout=5)
         report = memory.report()
         body = {"pid": os.getpid(), "rss_bytes": report["rss_bytes"], "collab": collab, "memory": report}
-        try:
-            objects = serializers.BooleanField().run_validation(request.query_params.get("objects", False))
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({"objects": error.detail}) from None
         if objects:
             body["objects"] = memory.census()
         return Response(body)

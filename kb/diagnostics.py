@@ -10,12 +10,13 @@ import io
 import os
 import signal
 import sys
+import threading
 
 
 async def install() -> None:
     """Lifespan start-up hook: it runs on the server's loop, in the main thread."""
-    if not hasattr(signal, "SIGUSR1"):
-        return
+    if not hasattr(signal, "SIGUSR1") or threading.current_thread() is not threading.main_thread():
+        return  # (Windows; or a server that runs its loop off the main thread: no handler there)
     loop = asyncio.get_running_loop()
     # A Python-level handler runs in the main thread between two bytecodes, so it answers even
     # when the loop is stuck in Python code, and it holds the interpreter lock while it reads the
@@ -24,8 +25,8 @@ async def install() -> None:
     signal.signal(signal.SIGUSR1, lambda _signum, _frame: dump(loop))
 
 
-def dump(loop: asyncio.AbstractEventLoop, fd: int | None = None) -> None:
-    fd = sys.stderr.fileno() if fd is None else fd
+def dump(loop: asyncio.AbstractEventLoop) -> None:
+    fd = sys.stderr.fileno()
     os.write(fd, b"SIGUSR1: the threads, most recent call first\n")
     faulthandler.dump_traceback(fd, all_threads=True)
     # Straight to the file descriptor: the handler may interrupt a write to sys.stderr or a
