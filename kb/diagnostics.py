@@ -1,16 +1,24 @@
 """`kill -USR1 <pid>`: write where this server process is to its log (stderr): every thread's
 stack, then every asyncio task of the server's loop with the line it waits on. For a process
-that stalls, or does not exit after SIGTERM (tests/servers.py asks for it then)."""
+that stalls, or does not exit after SIGTERM (tests/servers.py asks for it then).
+
+`kill -USR2 <pid>`, in a process started with PYTHONTRACEMALLOC=N: write a tracemalloc
+snapshot of its Python allocations to a file and its path to the log (`bench/idle_memory.py`
+compares two of them)."""
 
 from __future__ import annotations
 
 import asyncio
 import faulthandler
 import io
+import itertools
 import os
 import signal
 import sys
+import tempfile
 import threading
+import tracemalloc
+from pathlib import Path
 
 
 async def install() -> None:
@@ -23,6 +31,25 @@ async def install() -> None:
     # other threads' frames. faulthandler.register() dumped them from C on whichever thread the
     # kernel picked, while they ran: CI saw the process die halfway through a stack.
     signal.signal(signal.SIGUSR1, lambda _signum, _frame: dump(loop))
+    if tracemalloc.is_tracing():
+        signal.signal(signal.SIGUSR2, lambda _signum, _frame: snapshot())
+
+
+def snapshot_path(pid: int, number: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"kb-tracemalloc-{pid}-{number}.pickle"
+
+
+_snapshots = itertools.count(1)
+
+
+def snapshot() -> Path:
+    """Dump the allocations traced so far; written whole before the path is logged."""
+    path = snapshot_path(os.getpid(), next(_snapshots))
+    partial = path.with_suffix(".partial")
+    tracemalloc.take_snapshot().dump(str(partial))
+    partial.rename(path)
+    os.write(sys.stderr.fileno(), f"SIGUSR2: tracemalloc snapshot in {path}\n".encode())
+    return path
 
 
 def dump(loop: asyncio.AbstractEventLoop) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import tracemalloc
 
 import pytest
 from asgiref.sync import sync_to_async
 from pycrdt import Doc, Text
 
+from kb.diagnostics import snapshot_path
 from tests.collab.client import WsClient
+from tests.servers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,3 +90,28 @@ async def test_sigusr1_writes_threads_and_tasks_to_the_log_and_the_server_goes_o
     await other.until(lambda: str(other.text(team["byte"].pk)).startswith("still here "))
     await client.close()
     await other.close()
+
+
+async def test_sigusr2_writes_a_tracemalloc_snapshot_when_tracing(team, token_of):
+    """For `python -m bench.idle_memory`: a server started with PYTHONTRACEMALLOC dumps its
+    traced allocations on SIGUSR2 and goes on."""
+    with Server(env={"PYTHONTRACEMALLOC": "1"}) as traced:
+        path = snapshot_path(traced.process.pid, 1)
+        traced.process.send_signal(signal.SIGUSR2)
+        for _ in range(200):
+            if path.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert path.exists(), traced.log()
+        try:
+            snapshot = tracemalloc.Snapshot.load(str(path))
+        finally:
+            path.unlink()
+        assert snapshot.statistics("filename"), "an empty snapshot"
+        assert f"SIGUSR2: tracemalloc snapshot in {path}" in traced.log(tail=None)
+        token = await sync_to_async(token_of)(team["editor"])
+        client = WsClient(f"{traced.ws}/ws/modules/{team['deploy'].pk}/?token={token}")
+        await client.connect()
+        await client.sync()
+        await client.close()
+        assert traced.process.poll() is None
