@@ -248,6 +248,11 @@ class Rooms:
             for peer in room.peers:
                 if now - peer.last_sent >= KEEPALIVE_SECONDS:
                     peer.push(protocol.KEEPALIVE)
+            if not room.peers and room.unload_handle is None and not room.closing:
+                # Loaded for a socket that never joined: it went away while the room loaded
+                # (its accept then fails) or its handshake was cancelled. Nothing else would
+                # unload it (found by the load suite's cycles on a starved machine: 19 rooms).
+                self.idle(room)
         if self.unloads != self._unloads_trimmed:
             self._unloads_trimmed = self.unloads
             memory.give_back()

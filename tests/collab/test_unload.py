@@ -4,6 +4,7 @@ suite (`python -m bench.load`, cycles) found every unloaded room kept alive, doc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import weakref
 
@@ -144,3 +145,30 @@ def test_census_change_lists_only_the_types_whose_count_moved():
     changed = census_change(before, idle, again)
     assert changed == {"collab.peer.Peer": [0, 1, 2], "collab.room.Room": [2, 0, 0]}
     assert census_change(before, dict(before)) == {}
+
+
+async def test_a_room_loaded_for_a_socket_that_went_away_during_its_handshake_unloads(
+    team, module_url, monkeypatch
+):
+    """The client gave up while the room loaded: the server's accept fails (uvicorn raises
+    ClientDisconnected), no peer ever joins, and so no last peer ever leaves. The chores unload
+    such a room as if its last peer had left."""
+    from collab.consumers import ModuleConsumer
+
+    accept = ModuleConsumer.send
+
+    async def client_gone(self, message):
+        if message["type"] == "websocket.accept":
+            raise OSError("client disconnected")  # what uvicorn's ClientDisconnected is
+        await accept(self, message)
+
+    monkeypatch.setattr(ModuleConsumer, "send", client_gone)
+    client = YClient(module_url(team["editor"]))
+    with contextlib.suppress(Exception):
+        await client.connect()
+    rt = collab_runtime.runtime()
+    await until(lambda: rt.rooms.loaded(team["deploy"].pk) is not None)
+    room = rt.rooms.loaded(team["deploy"].pk)
+    assert not room.peers and room.unload_handle is None  # nothing would unload it
+    await rt.rooms._chores()  # the periodic chores (every TICK_SECONDS)
+    await until(lambda: rt.rooms.loaded(team["deploy"].pk) is None)
