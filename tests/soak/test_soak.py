@@ -99,7 +99,9 @@ async def idle_rss(cluster: Any, editors: list[Editor], token: str) -> dict[int,
         return (await asyncio.to_thread(status, server, token))["collab"]["rooms"]
 
     while any([await rooms(server) for server in cluster.servers]):
-        assert time.monotonic() < deadline, "rooms still loaded 30 s after every editor left"
+        if time.monotonic() > deadline:
+            held = [await asyncio.to_thread(status, server, token, True) for server in cluster.servers]
+            raise AssertionError(f"rooms still loaded 30 s after every editor left: {held}")
         await asyncio.sleep(0.5)
     await asyncio.sleep(TICK_SECONDS + 1)
     return {server.process.pid: rss_mb(server.process.pid) for server in cluster.servers}
