@@ -210,7 +210,11 @@ async def test_soak(team, make_cluster, private_redis, pg_proxy, token_of, rng):
     rss_end = {s.process.pid: rss_mb(s.process.pid) for s in cluster.servers}
     for server in cluster.servers:
         samples.append(f"  end {await asyncio.to_thread(memory_sample, server, staff_token)}")
-    idle_end = await idle_rss(cluster, everyone, staff_token)
+    try:
+        idle_end = await idle_rss(cluster, everyone, staff_token)
+    except BaseException:  # the invariants held: say what the run did before this failed
+        print_memory(samples, rss_mid, idle_mid, cluster, counts)
+        raise
     for server in cluster.servers:
         samples.append(f" idle {await asyncio.to_thread(memory_sample, server, staff_token)}")
     print("memory (MiB) as each process accounts for it:", *samples, sep="\n  ")
