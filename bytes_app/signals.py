@@ -12,8 +12,11 @@ from django.dispatch import Signal
 
 # byte: the saved Byte; user
 byte_created = Signal()
-# byte; user (None for live edits, which pass user_id). Title, slug, content or tags changed.
+# byte; user. Title, slug, content or tags changed through the API.
 byte_updated = Signal()
+# bytes: the Bytes whose content live documents changed (one batch of the materializer;
+# each one's `updated_by_id` typed last). Sent instead of byte_updated for live edits.
+bytes_synced = Signal()
 # byte: the Byte just before its row is deleted; user
 byte_deleted = Signal()
 # byte (in its new place); from_module: where it was; user

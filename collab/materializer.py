@@ -18,17 +18,17 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from django.db import transaction
 from pycrdt import Map, Text
 
 from bytes_app import services
 from bytes_app.models import Byte
+from bytes_app.services import LiveText
 
 from . import store
 from .models import DocUpdate
 
 if TYPE_CHECKING:
-    from .room import Room, Write
+    from .room import Room
     from .runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -106,12 +106,8 @@ class Materializer:
         return 0
 
 
-def _store(writes: list[Write]) -> None:
-    # In id order: two processes storing the same bytes then lock their rows in the same order
-    # (in any order, PostgreSQL found deadlocks between them in the soak; each cost a retry).
-    with transaction.atomic():
-        for byte_id, text, author in sorted(writes, key=lambda write: write[0]):
-            services.byte_sync_from_live(byte_id=byte_id, content=text, user_id=author)
+def _store(writes: list[LiveText]) -> None:
+    services.bytes_sync_from_live(writes)
 
 
 def modules_with_log() -> list[int]:
@@ -139,10 +135,6 @@ def catch_up_module(module_id: int) -> int:
         text = str(doc.get(store.text_name(byte_id), type=Text))
         version, content = rows[byte_id]
         if text != content:
-            writes.append((byte_id, text, version))
-    with transaction.atomic():
-        for byte_id, text, version in sorted(writes):  # id order, as _store
-            services.byte_sync_from_live(
-                byte_id=byte_id, content=text, user_id=None, expected_version=version
-            )
+            writes.append(LiveText(byte_id, text, None, expected_version=version))
+    services.bytes_sync_from_live(writes)
     return len(writes)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pycrdt import Doc, Map, MapEvent, Subscription, Text, TransactionEvent, get_state, merge_updates
 
+from bytes_app.services import LiveText
+
 from . import protocol, updates
 from .peer import CloseCode, Peer
 from .protocol import AwarenessEntry, ProtocolError
@@ -33,7 +35,6 @@ logger = logging.getLogger(__name__)
 _NOT_CRDT_ERRORS = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 REMOTE_ITEMS_READ_LIMIT = 64 * 1024  # bytes: see remote()
 REMOTE_PRESENCE_TIMEOUT = 35.0  # clients renew every 15 s and expire others after 30 s
-Write = tuple[int, str, int | None]  # a byte's text to store: (byte id, text, author)
 
 
 @dataclass(slots=True)
@@ -606,7 +607,7 @@ class Room:
 
     # --- materialization: the REST-visible `content` follows the live text -------------------
 
-    def take_writes(self) -> list[Write]:
+    def take_writes(self) -> list[LiveText]:
         """The texts changed since the last store, for the materializer."""
         dirty, self._dirty = self._dirty, {}
         writes = []
@@ -615,17 +616,17 @@ class Room:
                 continue  # removed from the module
             text = self.text(byte_id)
             if self._materialized.get(byte_id) != text:
-                writes.append((byte_id, text, author))
+                writes.append(LiveText(byte_id, text, author))
         return writes
 
-    def stored(self, writes: list[Write]) -> None:
-        for byte_id, text, _ in writes:
-            self._materialized[byte_id] = text
-            self._longest = max(self._longest, len(text))
+    def stored(self, writes: list[LiveText]) -> None:
+        for write in writes:
+            self._materialized[write.byte_id] = write.content
+            self._longest = max(self._longest, len(write.content))
 
-    def not_stored(self, writes: list[Write]) -> None:
-        for byte_id, _, author in writes:
-            self._dirty.setdefault(byte_id, author)
+    def not_stored(self, writes: list[LiveText]) -> None:
+        for write in writes:
+            self._dirty.setdefault(write.byte_id, write.user_id)
         self.rt.materializer.mark(self)
 
     async def materialize(self) -> None:

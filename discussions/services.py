@@ -418,3 +418,8 @@ def byte_content_saved(byte: Byte, actor_id: int | None) -> None:
 
 def has_byte_mentions(byte: Byte) -> bool:
     return ByteMention.objects.filter(byte=byte).exists()
+
+
+def bytes_with_mentions(bytes: list[Byte]) -> set[int]:
+    """The ids of those bytes that have mentions on record."""
+    return set(ByteMention.objects.filter(byte__in=bytes).values_list("byte_id", flat=True).distinct())

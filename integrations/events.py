@@ -59,11 +59,18 @@ def _subscribers(workspace_id: int, event_type: str) -> list[Endpoint]:
 
 
 def record(
-    *, workspace_id: int, type: str, subject_id: int, data: dict[str, Any] | Callable[[], dict[str, Any]]
+    *,
+    workspace_id: int,
+    type: str,
+    subject_id: int,
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
+    endpoints: list[Endpoint] | None = None,
 ) -> Event | None:
     """Write the event and its deliveries (nothing when no endpoint wants it); call inside the change.
-    `data` may be a function, called only when some endpoint wants the event."""
-    endpoints = _subscribers(workspace_id, type)
+    `data` may be a function, called only when some endpoint wants the event; `endpoints`, the
+    workspace's subscribers to `type` when the caller looked them up already."""
+    if endpoints is None:
+        endpoints = _subscribers(workspace_id, type)
     if not endpoints:
         return None
     if callable(data):
@@ -112,12 +119,38 @@ def _byte_created(byte: Byte, user: Any = None, **kwargs: Any) -> None:
 
 @receiver(signals.byte_updated)
 def _byte_updated(byte: Byte, user: Any = None, **kwargs: Any) -> None:
-    # Sent for every live edit that is materialized: build the payload only when it is wanted.
+    data = _fresh_data(byte, _user_id(user, kwargs))
+    record(workspace_id=byte.module.workspace_id, type="byte.updated", subject_id=byte.pk, data=data)
+
+
+@receiver(signals.bytes_synced)
+def _bytes_synced(bytes: list[Byte], **kwargs: Any) -> None:
+    # Sent for every tick of live editing: one look-up of the endpoints per workspace, and the
+    # payloads built only when one wants them.
+    by_workspace: dict[int, list[Byte]] = {}
+    for byte in bytes:
+        by_workspace.setdefault(byte.module.workspace_id, []).append(byte)
+    for workspace_id, changed in by_workspace.items():
+        endpoints = _subscribers(workspace_id, "byte.updated")
+        for byte in changed:
+            record(
+                workspace_id=workspace_id,
+                type="byte.updated",
+                subject_id=byte.pk,
+                data=_fresh_data(byte, byte.updated_by_id),
+                endpoints=endpoints,
+            )
+
+
+def _fresh_data(byte: Byte, user_id: int | None) -> Callable[[], dict[str, Any]]:
+    """The event's payload, read when some endpoint wants it (a live edit's byte may have changed
+    again since)."""
+
     def data() -> dict[str, Any]:
         fresh = Byte.objects.select_related("module").get(pk=byte.pk)
-        return _byte_data(fresh, _user_id(user, kwargs))
+        return _byte_data(fresh, user_id)
 
-    record(workspace_id=byte.module.workspace_id, type="byte.updated", subject_id=byte.pk, data=data)
+    return data
 
 
 @receiver(signals.byte_deleted)

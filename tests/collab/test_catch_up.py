@@ -45,7 +45,7 @@ def test_a_text_stored_meanwhile_by_a_live_room_is_not_replaced(team, monkeypatc
     def read_while_a_room_stores(module: int, client_id: int | None = None):
         # Between the catch-up's read of the rows and of the document, a live room on another
         # process stores a newer text (it holds edits committed after this read).
-        services.byte_sync_from_live(byte_id=byte_id, content="newer, from a live room", user_id=None)
+        services.bytes_sync_from_live([services.LiveText(byte_id, "newer, from a live room", None)])
         return read(module, client_id)
 
     monkeypatch.setattr(materializer.store, "read", read_while_a_room_stores)

@@ -105,7 +105,7 @@ def test_byte_updated_is_coalesced_to_the_latest_version(team, endpoint, receive
     settings.KB_WEBHOOK_COALESCE_MS = 300
     byte = team["byte"]
     for number in range(10):  # live typing, materialized ten times
-        kb.byte_sync_from_live(byte_id=byte.pk, content=f"typing {number}", user_id=team["editor"].pk)
+        kb.bytes_sync_from_live([kb.LiveText(byte.pk, f"typing {number}", team["editor"].pk)])
     byte.refresh_from_db()
     assert Event.objects.filter(type="byte.updated").count() == 1
     drain(endpoint)
@@ -113,7 +113,7 @@ def test_byte_updated_is_coalesced_to_the_latest_version(team, endpoint, receive
 
     # Once one is sent, the next is held for the window (and keeps folding meanwhile).
     for number in range(3):
-        kb.byte_sync_from_live(byte_id=byte.pk, content=f"more {number}", user_id=team["editor"].pk)
+        kb.bytes_sync_from_live([kb.LiveText(byte.pk, f"more {number}", team["editor"].pk)])
     held = Delivery.objects.get(status="pending")
     sent = Delivery.objects.get(status="succeeded")
     assert held.event_id != sent.event_id and Event.objects.filter(type="byte.updated").count() == 2
