@@ -23,7 +23,7 @@ from pycrdt import Doc, Text
 
 from collab import protocol
 
-from .wire import Dialect, dialect_for, latencies_ms, marker
+from .wire import MARKER_CHARS, Dialect, dialect_for, latencies_ms, marker
 
 SYNC_STEP2_PREFIX = b"\x00\x01"
 FLOOD_MARK = b"!" * 21
@@ -55,8 +55,9 @@ class Results:
 class Editor:
     """A typist: appends markers to its own text (trimming old ones) and moves a cursor."""
 
-    def __init__(self, text_name: str, *, flooder: bool = False) -> None:
+    def __init__(self, text_name: str, *, sender: int = 0, flooder: bool = False) -> None:
         self.flooder = flooder
+        self.sender = sender
         self.doc: Doc = Doc()
         self.text = self.doc.get(text_name, type=Text)
         self.updates: list[bytes] = []
@@ -66,10 +67,10 @@ class Editor:
     def type(self) -> bytes:
         with self.doc.transaction():
             if len(self.text) > 2000:
-                del self.text[0:21]
+                del self.text[0:MARKER_CHARS]
             # A flooder's text carries no latency marker: its own queueing delay is not what
             # the flood scenario measures (the others' latency is).
-            self.text += "!" * 21 if self.flooder else marker()
+            self.text += "!" * MARKER_CHARS if self.flooder else marker(self.sender)
         update = self.updates[-1]
         self.updates.clear()
         return protocol.sync_update(update)
@@ -108,7 +109,7 @@ async def run_client(spec: dict[str, Any], config: dict[str, Any], results: Resu
                         # Found by the bounded load check: under load a client could sync after
                         # the first updates were typed, and they were counted as dropped.
                         results.synced_late += 1
-                        found = len(latencies_ms(message, time.monotonic_ns()))
+                        found = len(latencies_ms(message, time.monotonic_ns(), spec["user"]))
                         results.delivered_in_sync += found
                         room = spec["room"]
                         results.received_by_room[room] = results.received_by_room.get(room, 0) + found
@@ -120,7 +121,7 @@ async def run_client(spec: dict[str, Any], config: dict[str, Any], results: Resu
                     now = time.monotonic_ns()
                     if FLOOD_MARK in message:
                         results.flood_deliveries += 1
-                    found = latencies_ms(message, now)
+                    found = latencies_ms(message, now, spec["user"])
                     results.deliveries += len(found)
                     if "room" in spec:
                         room = spec["room"]
@@ -156,7 +157,7 @@ async def run_client(spec: dict[str, Any], config: dict[str, Any], results: Resu
 async def _type(
     socket: Any, dialect: Dialect, spec: dict, config: dict, results: Results, stop_at: float
 ) -> None:
-    editor = Editor(spec["text"])
+    editor = Editor(spec["text"], sender=spec["user"])
     interval = 1.0 / config["rate"]
     # With "type_from", nobody types before every client should have connected, so that each
     # update has a known set of receivers and a missing delivery is a drop, not a late arrival
