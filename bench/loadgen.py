@@ -26,7 +26,7 @@ from collab import protocol
 from .wire import MARKER_CHARS, Dialect, dialect_for, latencies_ms, marker
 
 SYNC_STEP2_PREFIX = b"\x00\x01"
-FLOOD_MARK = b"!" * 21
+FLOOD_MARK = b"!" * MARKER_CHARS
 EMPTY_STEP2 = protocol.sync_step2(b"\x00\x00")
 
 
@@ -119,7 +119,7 @@ async def run_client(spec: dict[str, Any], config: dict[str, Any], results: Resu
                     continue
                 if role != "idle" and message[:2] == b"\x00\x02":
                     now = time.monotonic_ns()
-                    if FLOOD_MARK in message:
+                    if FLOOD_MARK in message and role != "flooder":  # (not its own, echoed)
                         results.flood_deliveries += 1
                     found = latencies_ms(message, now, spec["user"])
                     results.deliveries += len(found)
