@@ -17,13 +17,13 @@ from integrations.models import Endpoint, Event
 pytestmark = pytest.mark.django_db
 
 
-def test_a_batch_stores_each_changed_text_with_its_version_revision_and_links(team):
+def test_a_batch_stores_each_changed_text_with_its_version_revision_and_links(team, client_for):
     byte, checklist, editor = team["byte"], team["checklist"], team["editor"]
     versions = {b.pk: b.version for b in (byte, checklist)}
     updated_before = byte.updated_at
     changed = services.bytes_sync_from_live(
         [
-            LiveText(byte.pk, "Run it. See [[runbook]].", editor.pk),
+            LiveText(byte.pk, "Run it. See [[runbook]]. Zeppelin.", editor.pk),
             LiveText(checklist.pk, checklist.content, editor.pk),  # unchanged: left alone
             LiveText(10**9, "a byte deleted since", editor.pk),  # gone: skipped
         ]
@@ -32,7 +32,7 @@ def test_a_batch_stores_each_changed_text_with_its_version_revision_and_links(te
     byte.refresh_from_db()
     checklist.refresh_from_db()
     assert (byte.content, byte.version, byte.updated_by_id) == (
-        "Run it. See [[runbook]].",
+        "Run it. See [[runbook]]. Zeppelin.",
         versions[byte.pk] + 1,
         editor.pk,
     )
@@ -45,6 +45,8 @@ def test_a_batch_stores_each_changed_text_with_its_version_revision_and_links(te
         byte.version,
         editor.pk,
     )
+    found = client_for(editor).get("/api/bytes/?q=zeppelin").json()["results"]
+    assert [b["id"] for b in found] == [byte.pk], "the search index follows the stored text"
 
 
 def test_a_text_read_before_a_newer_store_does_not_replace_it(team):
