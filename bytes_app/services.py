@@ -487,7 +487,8 @@ def _update_rows(objects: list[Byte] | list[Revision], names: list[str]) -> None
     meta = objects[0]._meta
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {columns} WHERE id = %s"
+    table, key = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    sql = f"UPDATE {table} SET {columns} WHERE {key} = %s"
     rows = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
         for obj in objects

@@ -13,9 +13,9 @@ from . import services
 
 @receiver(signals.byte_created)
 @receiver(signals.byte_updated)
-def byte_saved(sender: Any, byte: Any, user: Any = None, user_id: int | None = None, **kwargs: Any) -> None:
+def byte_saved(sender: Any, byte: Any, user: Any = None, **kwargs: Any) -> None:
     if "@" in byte.content or services.has_byte_mentions(byte):
-        services.byte_content_saved(byte, user.pk if user is not None else user_id)
+        services.byte_content_saved(byte, user.pk if user is not None else None)
 
 
 @receiver(signals.bytes_synced)
