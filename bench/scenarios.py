@@ -66,7 +66,7 @@ QUICK = Scale(
     100,
     10_000,
     50,
-    (1, 2, 5, 20, 80),
+    (2, 5, 10, 20, 40, 80),  # per editor per second: steps fine enough to tell servers apart
     (1, 10, 50),
     (100, 1000),
     (1_000, 10_000),
