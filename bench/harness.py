@@ -82,8 +82,8 @@ def run_load(target: Target, load: Load) -> dict[str, Any]:
     measuring = [client for client in clients if client["role"] != "flooder"]
     flooders = [client for client in clients if client["role"] == "flooder"]
     # Flooders get a generator of their own: a flooder sends in bursts without yielding to its
-    # event loop, and in the generator of the clients that measure it delayed their reads, so
-    # the latency it added was the generator's (found comparing runs: 30-100x, any server).
+    # event loop (websockets' send only waits when the socket's buffer is full), and sharing the
+    # generator of the clients that measure, it would delay their reads: latency not the server's.
     shares = [measuring[n :: load.generators] for n in range(load.generators)]
     if flooders:
         shares.append(flooders)
