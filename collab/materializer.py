@@ -66,7 +66,7 @@ class Materializer:
                 return True
             await self.rt.committer.flush()  # the log first: content never runs ahead of it
             try:
-                await self.rt.run_db(_store, writes)
+                await self.rt.run_db(services.bytes_sync_from_live, writes)
             except Exception:
                 logger.exception("storing the contents of %d bytes failed; retrying", len(writes))
                 for room, taken in batch:
@@ -104,10 +104,6 @@ class Materializer:
             )  # fmt: skip
             return stored
         return 0
-
-
-def _store(writes: list[LiveText]) -> None:
-    services.bytes_sync_from_live(writes)
 
 
 def modules_with_log() -> list[int]:
