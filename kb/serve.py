@@ -33,6 +33,8 @@ def main() -> None:
         ws_max_size=settings.KB_WS_MAX_FRAME_BYTES + 64,
         # Compression costs ~45 KiB per idle socket; Yjs updates are small and binary.
         ws_per_message_deflate=False,
+        # uvicorn's sans-I/O protocol, which fails a misbehaving client's connection (kb/websocket.py).
+        ws="kb.websocket:WebSocketProtocol",
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=15,
