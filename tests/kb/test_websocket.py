@@ -3,7 +3,8 @@
 A client closed for flooding gets its close code, and then the server reads nothing more from
 it: the client can no longer push data into the server (stock uvicorn reads and parses all of
 it for up to 10 s, which stalled the other sockets), and the connection is closed without
-waiting for the client's echo of the close.
+waiting for the client's echo of the close. The inbox that replaces uvicorn's asyncio.Queue
+keeps the queue's order and wake-ups.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import struct
 import pytest
 from asgiref.sync import sync_to_async
 
+from kb.websocket import Inbox
 from tests.servers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,3 +100,24 @@ async def test_a_flooder_is_closed_then_nothing_more_is_read_from_it(team, token
         writer.transport.abort()
         assert pushed < PUSH_LIMIT, "the server went on reading the flooder after closing it"
         assert isinstance(ended, ConnectionError), f"the connection was not closed by the server: {ended!r}"
+
+
+async def test_the_inbox_hands_messages_over_in_order_and_wakes_its_reader():
+    inbox = Inbox()
+    assert inbox.empty()
+    waiting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    inbox.put_nowait("first")
+    inbox.put_nowait("second")
+    assert await asyncio.wait_for(waiting, 1) == "first"
+    assert not inbox.empty()
+    assert await inbox.get() == "second"
+    assert inbox.empty() and inbox._items is None  # no deque kept for an idle socket
+
+    cancelled = asyncio.ensure_future(inbox.get())  # a reader cancelled while waiting
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    inbox.put_nowait("third")
+    assert await asyncio.wait_for(inbox.get(), 1) == "third"
