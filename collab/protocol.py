@@ -30,6 +30,7 @@ class SyncType(IntEnum):
 
 AUTH_PERMISSION_DENIED = 0
 EMPTY_UPDATE = b"\x00\x00"
+EMPTY_STATE_VECTOR = b"\x00"  # a client that holds nothing yet
 MAX_VAR_UINT = 2**53  # what lib0 can represent (JavaScript's safe integers)
 
 

@@ -245,6 +245,9 @@ class Room:
                 refused.add(peer)
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        if state_vector == protocol.EMPTY_STATE_VECTOR:  # a new client: the whole document
+            peer.push(protocol.sync_step2(self.encoded()))
+            return
         try:
             update = self.doc.get_update(state_vector)
         except BaseException as error:

@@ -61,6 +61,26 @@ async def test_edits_reach_the_other_client_and_rest(team, module_url):
     await bob.close()
 
 
+async def test_a_new_client_gets_the_document_as_it_is_now(team, module_url, client_for):
+    """A client that holds nothing is sent the room's kept encoding: it must follow live edits
+    and REST writes alike."""
+    byte = team["byte"]
+    alice = await joined(module_url(team["editor"]))
+    first = await joined(module_url(team["viewer"]))  # the room encodes its document for this one
+    await alice.type(byte.pk, 0, "Live: ")
+    await alice.pump(0.1)
+    late = await joined(module_url(team["viewer"]))
+    assert str(late.text(byte.pk)) == "Live: " + byte.content
+    api = await db_call(client_for)(team["owner"])
+    response = await db_call(api.patch)(f"/api/bytes/{byte.pk}/", {"content": "Over REST."}, format="json")
+    assert response.status_code == 200
+    await alice.until(lambda: str(alice.text(byte.pk)) == "Over REST.")
+    later = await joined(module_url(team["viewer"]))
+    assert str(later.text(byte.pk)) == "Over REST."
+    for client in (alice, first, late, later):
+        await client.close()
+
+
 async def test_acknowledgement_follows_the_commit(team, module_url):
     client = await joined(module_url(team["editor"], extra="&ack=1"))
     before = await db_call(DocUpdate.objects.count)()
