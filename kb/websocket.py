@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -74,7 +75,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
 
-    async def send(self, message: Any) -> None:
+    def send(self, message: Any) -> Coroutine[Any, Any, None]:
+        # The hot path gets uvicorn's coroutine itself: no extra coroutine per message.
+        if message["type"] == "websocket.send":
+            return super().send(message)
+        return self._send_then_adjust(message)
+
+    async def _send_then_adjust(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept":
             # Sent, not read again. (The request stays alive in websockets' parser generator.)
