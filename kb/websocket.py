@@ -95,8 +95,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             return
         self.transport.pause_reading()
         self.read_paused = True
-        # A FIN after the close frame: the client learns at once that nothing more comes.
-        self.transport.write_eof()
+        if self.transport.can_write_eof():  # (not over TLS)
+            # A FIN after the close frame: the client learns at once that nothing more comes.
+            self.transport.write_eof()
         if self.close_timer is not None:  # uvicorn's wait for the echo (10 s)
             self.close_timer.cancel()
         self.close_timer = self.loop.call_later(CLOSE_FRAME_GRACE_SECONDS, self.transport.close)
