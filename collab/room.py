@@ -72,7 +72,7 @@ class Room:
         self._touched_now: set[int] = set()  # texts changed by the update being applied
         self._touches = 0  # text changes ever seen: tells whether an update changed any text
         self._index_touched = False  # ... and whether it changed the index
-        self._text_watch: dict[int, tuple[Text, Subscription]] = {}
+        self._text_watch: dict[int, Subscription] = {}
         self._doc_watch: tuple[Subscription, Subscription] | None = None  # (doc, index)
         self._index_keys: list[str] = []
         self._encoded: bytes | None = None  # the document's encoding, until it next changes
@@ -110,8 +110,8 @@ class Room:
         callback, and the document it observes, from native code, out of the garbage
         collector's sight: a document left observed is never freed, nor is this room (found
         by `python -m bench.load`: every room ever loaded stayed in memory)."""
-        for text, subscription in self._text_watch.values():
-            text.unobserve(subscription)  # on the object that observed: it keeps the list
+        for subscription in self._text_watch.values():
+            subscription.drop()
         self._text_watch = {}
         if self._doc_watch is not None:
             self.doc.unobserve(self._doc_watch[0])
@@ -135,8 +135,9 @@ class Room:
     def _watch(self, byte_id: int) -> None:
         if byte_id not in self._text_watch:
             text = self.doc.get(text_name(byte_id), type=Text)
-            # (pycrdt passes the transaction too when a callback takes two parameters)
-            self._text_watch[byte_id] = (text, text.observe(lambda _event: self._touched(byte_id)))
+            # Observed on pycrdt's native text: its `observe` would open a read transaction and
+            # convert the event's delta to Python for every change, which nothing here reads.
+            self._text_watch[byte_id] = text.integrated.observe(lambda _event: self._touched(byte_id))
 
     def _on_index(self, event: MapEvent) -> None:
         # Runs inside the transaction: only note the keys; texts are watched after it (_apply).
