@@ -37,6 +37,7 @@ _lock = threading.Lock()
 # A worker thread's connection idle longer than this is checked (`SELECT 1`) before it is used.
 IDLE_CHECK_SECONDS = 1.0
 _thread_state = threading.local()
+DB_THREADS = 2  # room loads and materialization (commits have their own thread)
 
 
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -85,8 +86,7 @@ class Runtime:
 
         self.loop = loop
         self.config = settings
-        # Loads and materialization; commits have their own thread in the committer.
-        self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-collab-db")
+        self._db = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="kb-collab-db")
         self.committer: Committer = Committer(self)
         self.materializer: Materializer = Materializer(self)
         self.hub: Hub = Hub(self)
@@ -131,7 +131,7 @@ class Runtime:
         await self.rooms.shutdown()
         await self.committer.shutdown()
         await self.hub.shutdown()
-        await self.loop.run_in_executor(None, close_thread_connections, self._db, 2)
+        await self.loop.run_in_executor(None, close_thread_connections, self._db, DB_THREADS)
         with _lock:
             _runtimes.pop(self.loop, None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -23,7 +24,11 @@ def fail_in_a_transaction(held: Held) -> None:
         Revision(byte_id=None, version=1, title="t").save()  # NOT NULL: IntegrityError in save()
 
 
-def thread_state() -> tuple[object, bool]:
+def thread_state(barrier: threading.Barrier) -> tuple[object, bool]:
+    # Every thread of the runtime's pool runs one of these: the one that ran the failed call
+    # has then let go of that call's work item (which holds the error until the thread takes
+    # its next one: with only "some" next calls, the garbage check below raced with it).
+    barrier.wait(timeout=10)
     return connection.rollback_exc, connection.in_atomic_block
 
 
@@ -41,8 +46,10 @@ async def test_a_failed_call_leaves_nothing_of_itself_on_the_thread():
     else:
         raise AssertionError("the call should have failed")
     del held
-    # (both of the runtime's threads: the next calls may land on either)
-    for rollback_exc, in_atomic_block in await asyncio.gather(*(rt.run_db(thread_state) for _ in range(4))):
+    threads = collab_runtime.DB_THREADS
+    barrier = threading.Barrier(threads)
+    states = await asyncio.gather(*(rt.run_db(thread_state, barrier) for _ in range(threads)))
+    for rollback_exc, in_atomic_block in states:
         assert rollback_exc is None and not in_atomic_block
     gc.collect()
     alive = [o for o in gc.get_objects() if id(o) == address and isinstance(o, Held)]
