@@ -132,6 +132,11 @@ steps_strategy = st.lists(
     edits=[(0, ""), (0, "aaaa")],
     steps=[(1, False, 0, b"", 0, 1), (1, True, 1, b"", 221, 4), (0, True, 0, b"", 0, 1)],
 )
+# a binary item at the sender's first clock, then its honest emoji there: Yrs kept the second
+# half of the surrogate pair, which encodes as nothing (found by `./dev fuzz`)
+@example(
+    edits=[(0, "😀")], steps=[(0, True, 1, b"", 7, 7), (0, False, 0, b"", 0, 1), (0, True, 0, b"", 0, 1)]
+)
 async def test_any_frame_closes_at_most_its_sender(edits, steps):
     with closing(FakeRuntime()) as runtime:
         room = runtime.room()
@@ -338,3 +343,39 @@ async def test_a_contradictory_update_to_a_text_outside_the_index_is_refused_in_
         assert not honest_closes and crafter_closes and crafter_closes[0][0] == 4400, crafter_closes
         assert str(room.doc.get("byte:1", type=Text)) == "Ahello world"
         assert str(room.doc.get("byte:2", type=Text)) == "hello world"
+
+
+async def test_a_client_sending_its_own_clock_again_with_other_content_is_refused():
+    """A binary item at the sender's clock 0, then its honest emoji (two UTF-16 units) from
+    clock 0: Yrs integrates the part it lacks, the emoji's second half, a lone surrogate that
+    encodes as nothing. The document's state vector would claim a clock its encoding does not
+    hold, and every replica would wait on it for ever; the second update is refused, alone or
+    among an honest editor's writes of the same turn (found by `./dev fuzz`)."""
+    emoji = updates_from_edits([(0, "😀")])[0]
+    binary = bytearray(emoji)
+    assert binary[4] == 0x44  # a string item with a right origin ...
+    binary[4] = 0x43  # ... now binary content of the same four bytes
+    other = updates_from_edits([(11, "!")], client_id=3)[0]
+    for together in (False, True):
+        with closing(FakeRuntime()) as runtime:
+            room = runtime.room()
+            (crafter, crafter_closes), (honest, honest_closes) = peer(1), peer(2)
+            room.join(crafter)
+            room.join(honest)
+            room.receive(crafter, protocol.sync_update(bytes(binary)))
+            room.settle()
+            assert not crafter_closes
+            room.receive(crafter, protocol.sync_update(emoji))
+            if together:
+                room.receive(honest, protocol.sync_update(other))
+            room.settle()
+            assert crafter_closes and crafter_closes[0][0] == 4400, crafter_closes
+            assert not honest_closes
+            reread: Doc = Doc()
+            reread.apply_update(room.doc.get_update())
+            assert protocol.decode_state_vector(reread.get_state()) == protocol.decode_state_vector(
+                room.doc.get_state()
+            )
+            assert str(room.doc.get("byte:1", type=Text)) == ("hello world!" if together else "hello world")
+            stored = [data for _, data in runtime.stored if data]
+            assert stored == [bytes(binary)] + ([other] if together else [])
