@@ -77,7 +77,7 @@ class QuietRuntime:
             KB_BROADCAST_AFTER_COMMIT=False,
         )
         self.committer = SimpleNamespace(submit=lambda *args, **kwargs: None)
-        self.hub = SimpleNamespace(shared=False, publish_room=lambda *args, **kwargs: None)
+        self.hub = SimpleNamespace(publish_room=lambda *args, **kwargs: None)
         self.rooms = SimpleNamespace(idle=lambda room: None)
         self.materializer = SimpleNamespace(mark=lambda room: None)
 

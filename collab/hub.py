@@ -12,7 +12,6 @@ crosses processes and only user events are delivered, locally.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -48,7 +47,6 @@ class Hub:
         self._publisher: asyncio.Task[None] | None = None
         self._outgoing: dict[int, list[tuple[str, bytes, int | None]]] = defaultdict(list)
         self._wakeup = asyncio.Event()
-        self._sent = asyncio.Event()  # set whenever the publisher has nothing left to send
         self._seq: Counter[int] = Counter()
         self._seen: dict[tuple[str, int], int] = {}
         self._users: Counter[int] = Counter()
@@ -104,14 +102,12 @@ class Hub:
         if not self.shared:
             return
         self._outgoing[module_id].append((kind, data, user))
-        self._sent.clear()
         self._wakeup.set()
         if self._publisher is None:
             self._publisher = asyncio.ensure_future(self._publish_loop())
 
     async def _publish_loop(self) -> None:
         while True:
-            self._sent.set()
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._outgoing:
@@ -242,10 +238,6 @@ class Hub:
         self.rt.rooms.remote(module_id, [tuple(item) for item in message["items"]], gap=gap)
 
     async def shutdown(self) -> None:
-        if self._publisher is not None and not self.degraded:
-            # What the committer stored last is published only now (Room._publish_when_stored).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sent.wait(), PUBLISH_TIMEOUT)
         for task in (self._receiver, self._publisher, self._probe):
             if task is not None:
                 task.cancel()

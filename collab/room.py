@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -282,7 +281,7 @@ class Room:
         if not complete:
             # What integrated is kept, so everyone gets it, even when the sender is closed below
             # (found by tests/fuzz/test_room_fuzz.py with more examples).
-            self._fan_out(changes, exclude=peer)
+            self._broadcast(changes, peer)
             self._refuse_pending(peer, seq, changes, before)
         else:
             self._store_and_relay(peer, seq, update, changes)
@@ -293,9 +292,8 @@ class Room:
                 self.module_id, update, peer, seq, then=lambda: self._broadcast(changes, peer)
             )
         else:
-            publish = self._publish_when_stored({peer.user_id: changes})
-            self.rt.committer.submit(self.module_id, update, peer, seq, then=publish)
-            self._fan_out(changes, exclude=peer)
+            self.rt.committer.submit(self.module_id, update, peer, seq)
+            self._broadcast(changes, peer)
 
     def _write_together(self, writes: list[tuple[Peer, bytes, bool]]) -> bool:
         """Apply several ordinary writes, check the document once, then store and relay each
@@ -337,21 +335,16 @@ class Room:
                 peer.writes_received += 1
                 self._store_and_relay(peer, peer.writes_received, update, changes)
             return True
-        by_author: dict[int | None, list[bytes]] = {}
-        for peer, _, changes in applied:
-            by_author.setdefault(peer.user_id, []).extend(changes)
-        publish = self._publish_when_stored(by_author)
-        for number, (peer, update, _) in enumerate(applied, 1):
+        for peer, update, _ in applied:
             peer.writes_received += 1
-            then = publish if number == len(applied) else None  # the batch is stored in order
-            self.rt.committer.submit(self.module_id, update, peer, peer.writes_received, then=then)
+            self.rt.committer.submit(self.module_id, update, peer, peer.writes_received)
         self._relay_together([(peer, changes) for peer, _, changes in applied])
         return True
 
     def _relay_together(self, batch: list[tuple[Peer, list[bytes]]]) -> None:
-        """To this process's peers: one message with every change of the batch for each peer
-        that sent none of them (in a busy room, most), each other change on its own for those
-        that did."""
+        """One message with every change of the batch for each peer that sent none of them (in
+        a busy room, most), each other change on its own for those that did; to the other
+        processes, one merged update per author."""
         if not any(changes for _, changes in batch):
             return
         everything = [change for _, changes in batch for change in changes]
@@ -367,31 +360,19 @@ class Room:
                 if sender is not peer:
                     for each in messages:
                         peer.push(each)
+        by_author: dict[int | None, list[bytes]] = {}
+        for sender, changes in batch:
+            by_author.setdefault(sender.user_id, []).extend(changes)
+        for author, changes in by_author.items():
+            if changes:
+                update = changes[0] if len(changes) == 1 else merge_updates(*changes)
+                self.rt.hub.publish_room(self.module_id, "update", update, author)
 
     def _broadcast(self, changes: list[bytes], sender: Peer) -> None:
         """To this process's other peers, and to the other processes."""
         self._fan_out(changes, exclude=sender)
         for change in changes:
             self.rt.hub.publish_room(self.module_id, "update", change, sender.user_id)
-
-    def _publish_when_stored(self, by_author: dict[int | None, list[bytes]]) -> Callable[[], None] | None:
-        """What the committer runs once these changes are stored: pass them to the other
-        processes, one update per author. This process relays its writes to its own sockets at
-        once, but the others get only what is stored: their editors build on what they receive,
-        and an edit acknowledged there must not rest on one that a crash here loses (found by
-        tests/chaos/test_kill.py). Storing once, here, replaced storing again in every process
-        that received them, which cost two processes a third more CPU per delivery than one."""
-        if not self.rt.hub.shared or not any(by_author.values()):
-            return None
-        module_id, hub = self.module_id, self.rt.hub
-
-        def publish() -> None:
-            for author, changes in by_author.items():
-                if changes:
-                    update = changes[0] if len(changes) == 1 else merge_updates(*changes)
-                    hub.publish_room(module_id, "update", update, author)
-
-        return publish
 
     def _apply_checked(
         self, update: bytes, author: int | None, inserted: list[updates.Item] | None = None
@@ -466,9 +447,8 @@ class Room:
         from its state before the update plus what integrated (its own encoding would carry the
         pending structs along, and Yrs integrates them there: found by tests/fuzz), and ask the
         peer to sync again: a well-behaved client's sync step 2 then brings what the room lacks."""
-        publish = self._publish_when_stored({peer.user_id: changes})
-        for number, change in enumerate(changes, 1):
-            self.rt.committer.submit(self.module_id, change, then=publish if number == len(changes) else None)
+        for change in changes:
+            self.rt.committer.submit(self.module_id, change)
         rebuilt: Doc = Doc()
         rebuilt.apply_update(before)
         for change in changes:
@@ -568,12 +548,10 @@ class Room:
     # --- other processes and the server itself -----------------------------------------------
 
     def remote(self, kind: str, data: bytes, user: int | None) -> None:
-        """An event from another process (or a REST write): apply and fan out locally only.
-        An "update" is stored already (see _publish_when_stored); a "state", another process's
-        whole document answering this room's hello, may hold what that process has not stored."""
+        """An event from another process (or a REST write): apply and fan out locally only."""
         self.last_activity = time.monotonic()
         self.settle()
-        if kind in ("update", "state"):
+        if kind == "update":
             try:
                 # (a whole document, from a heal or a load's hello, starts at clock 0: the
                 # update's own state vector covers it, and reading every item would be slow)
@@ -589,9 +567,10 @@ class Room:
                 # reaches this room's peers (found by reading the code after the bench's rare
                 # missing deliveries; a heal used to come only from a sequence gap, once).
                 self.rt.spawn(self.rt.rooms.heal(self))
-            if kind == "state":
-                # Its sender may die before storing it: store what was new here too, ahead of
-                # whatever this room acknowledges next (found by tests/chaos/test_kill.py).
+            if not self._broadcast_after_commit:
+                # The sender broadcast it ahead of its commit and may die before that: store what
+                # was new here too, ahead of whatever this room acknowledges next, so that no
+                # acknowledged edit rests on one stored nowhere (found by tests/chaos/test_kill.py).
                 for change in changes:
                     self.rt.committer.submit(self.module_id, change)
         elif kind == "awareness":

@@ -157,7 +157,7 @@ class Rooms:
             return
         for kind, data, user in items:
             if kind == "hello":  # a process just loaded this room: it gets our whole state
-                self.rt.hub.publish_room(module_id, "state", room.encoded(), None)
+                self.rt.hub.publish_room(module_id, "update", room.encoded(), None)
             else:
                 room.remote(kind, data, user)
         if gap:

@@ -29,12 +29,11 @@ class TwoProcessRuntime:
         self.published: list[tuple[int, str]] = []
         self.tasks: list[asyncio.Task[Any]] = []
         self.committer = SimpleNamespace(submit=lambda *args, **kwargs: None)
-        self.hub = SimpleNamespace(shared=True, publish_room=self._publish)
+        self.hub = SimpleNamespace(
+            publish_room=lambda module, kind, data, user=None: self.published.append((module, kind))
+        )
         self.materializer = SimpleNamespace(mark=lambda room: None)
         self.rooms = Rooms(self)  # type: ignore[arg-type]
-
-    def _publish(self, module: int, kind: str, data: bytes, user: int | None = None) -> None:
-        self.published.append((module, kind))
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

@@ -37,7 +37,8 @@ class FakeRuntime:
         self.stored: list[tuple[int, bytes | None]] = []
         self.published: list[tuple[int, str, bytes]] = []
         self.committer = SimpleNamespace(submit=self._submit, flush=self._flush)
-        self.hub = SimpleNamespace(shared=True, publish_room=self._publish)
+        self.hub = SimpleNamespace(publish_room=lambda module, kind, data, user=None: self.published.append(
+            (module, kind, data)))  # fmt: skip
         self.rooms = SimpleNamespace(idle=lambda room: None)
         self.materializer = SimpleNamespace(mark=lambda room: None)
         self.made: list[Room] = []
@@ -53,15 +54,8 @@ class FakeRuntime:
         for made in self.made:
             made.dispose()
 
-    def _publish(self, module_id: int, kind: str, data: bytes, user: int | None = None) -> None:
-        self.published.append((module_id, kind, data))
-
-    def _submit(
-        self, module_id: int, data: bytes | None, peer: Any = None, seq: int = 0, then: Any = None
-    ) -> None:
+    def _submit(self, module_id: int, data: bytes | None, peer: Any = None, seq: int = 0) -> None:
         self.stored.append((module_id, data))
-        if then is not None:  # stored at once
-            then()
 
     async def _flush(self) -> None:
         pass
