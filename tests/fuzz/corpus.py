@@ -174,6 +174,14 @@ CORPUS: dict[str, Entry] = {
     ),
     "subdocument content": entry(update(one_struct(9, 0, 0x09, in_root("byte:1") + vs("g") + vu(0))), 4400),
     "contradictory origins": entry(_contradiction, 4400, setup=_honest_insert),
+    "own clock sent again with other content": entry(
+        lambda t: [
+            update(one_struct(9, 0, 0x03, in_root(f"byte:{t.byte_id}") + vs("😀"))),  # binary, one clock
+            update(one_struct(9, 0, 0x04, in_root(f"byte:{t.byte_id}") + vs("😀"))),  # a string, two
+        ],
+        4400,
+        why="the string's second half, a lone surrogate, would encode as nothing (found by ./dev fuzz)",
+    ),
     "update that stays pending": entry(
         update(_pending_update()), KEPT, why="refused quietly; the sender is asked to sync again"
     ),
