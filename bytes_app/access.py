@@ -70,9 +70,12 @@ def module_for_user(user: AnyUser, module_id: Any, *, need: Role = Role.VIEWER) 
     )
 
 
-def byte_for_user(user: AnyUser, byte_id: Any, *, need: Role = Role.VIEWER) -> Byte:
+def byte_for_user(
+    user: AnyUser, byte_id: Any, *, need: Role = Role.VIEWER, queryset: QuerySet[Byte] | None = None
+) -> Byte:
+    """`queryset`: what else to fetch with the byte (its module and workspace always are)."""
     return _get_for_user(
-        Byte.objects.select_related("module__workspace"),
+        (queryset if queryset is not None else Byte.objects.all()).select_related("module__workspace"),
         "module__workspace__memberships",
         user,
         byte_id,

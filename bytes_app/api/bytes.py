@@ -98,7 +98,9 @@ class ByteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_object(self) -> Byte:
         need = Role.VIEWER if self.request.method in ("GET", "HEAD", "OPTIONS") else Role.EDITOR
-        return byte_for_user(self.request.user, self.kwargs["pk"], need=need)
+        # The authors ByteSerializer names, in the same query (one query less for each).
+        with_relations = Byte.objects.select_related("created_by", "updated_by")
+        return byte_for_user(self.request.user, self.kwargs["pk"], need=need, queryset=with_relations)
 
     @extend_schema(responses={200: ByteSerializer, 304: None})
     def retrieve(self, request: Request, pk: str) -> Response:

@@ -26,6 +26,15 @@ def test_byte_has_the_contract_fields(team, editor):
     assert response["ETag"] == '"1"'
 
 
+def test_getting_a_byte_takes_a_fixed_number_of_queries(team, editor, django_assert_num_queries):
+    # token and user, the byte with its module, workspace, role and authors, its tags, the
+    # workspace's modules (for the path); it took two more, one per author
+    editor.get(f"/api/bytes/{team['byte'].pk}/")  # (the first request warms caches)
+    with django_assert_num_queries(4):
+        response = editor.get(f"/api/bytes/{team['byte'].pk}/")
+    assert response.status_code == 200 and response.json()["created_by"], response.content
+
+
 def test_create_derives_slug_and_appends_position(team, editor):
     response = editor.post(
         "/api/bytes/",
