@@ -273,6 +273,9 @@ class Room:
         self._check_size(update)
         inserted = updates.items(update)
         updates.check(inserted)
+        if self._extends_someone_elses_client(peer, inserted):
+            self._ask_again(peer, seq)
+            return
         before = self.encoded()  # to undo a refused update, or drop what stays pending
         if inserted:
             changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
@@ -314,6 +317,8 @@ class Room:
                 self._check_size(update)
                 inserted = updates.items(update)
                 updates.check(inserted)
+                if self._extends_someone_elses_client(peer, inserted):
+                    raise _OneByOne
                 touches = self._touches
                 changes, complete = self._apply_checked(update, peer.user_id, inserted)
                 if not complete:
@@ -454,11 +459,37 @@ class Room:
         for change in changes:
             rebuilt.apply_update(change)
         self._attach(rebuilt)
+        self._ask_again(peer, seq)
+
+    def _ask_again(self, peer: Peer, seq: int) -> None:
+        """Hold the peer's acknowledgements from write `seq` on and ask it to sync again; a
+        client that keeps sending what the room cannot take is closed."""
         peer.strikes += 1
         if peer.strikes > 3:
             raise ProtocolError("updates keep depending on content the server does not have")
         peer.hold_acks(seq)
         peer.push(protocol.sync_step1(self.doc.get_state()))
+
+    def _extends_someone_elses_client(self, peer: Peer, inserted: list[updates.Item]) -> bool:
+        """Whether the update adds clocks to a client id that another person's socket announced
+        (awareness) and still holds. Two contents for one client id split replicas for good
+        (each keeps the first it got), and lock the real owner out: its own next edits build on
+        an item the room holds with other content (found by `./dev fuzz`: another socket's
+        frame claiming an editor's client id). Not refused outright: a client relaying others'
+        content in its sync step 2 does so honestly when the room lost it (a crash); it is asked
+        to sync again once the owner has sent it, and closed if it keeps on (see _ask_again)."""
+        if not self.presence:
+            return False
+        held: dict[int, int] | None = None
+        for item in inserted:
+            record = self.presence.get(item.client)
+            if record is None or _owner(record) in (peer.user_id, None):
+                continue
+            if held is None:
+                held = protocol.decode_state_vector(self.doc.get_state())
+            if item.clock + item.length > held.get(item.client, 0):
+                return True
+        return False
 
     def _check_size(self, update: bytes) -> None:
         """Refuse an update that would make a byte longer than KB_BYTE_MAX_CHARS.
@@ -651,6 +682,18 @@ class _TooLarge(Exception):
 
 class _OneByOne(Exception):
     """A write of a batch needs the one-by-one path."""
+
+
+def _owner(record: Presence) -> int | None:
+    """The user whose socket announced this client id: a local peer's, or the one its own
+    server stamped into the state (see Room._stamp)."""
+    if record.peer is not None:
+        return record.peer.user_id
+    try:
+        user = orjson.loads(record.state).get("user")
+        return int(user["id"]) if isinstance(user, dict) else None
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _refuse(peer: Peer, error: ProtocolError | _TooLarge) -> None:

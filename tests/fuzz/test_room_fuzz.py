@@ -214,16 +214,32 @@ mutation_strategy = st.tuples(
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(edits=st.lists(frames_strategy, min_size=2, max_size=3), bad=mutation_strategy, at=st.integers(0, 20))
+# another person's frame claiming an editor's client id (11) with other content: the editor's
+# own edits then split replicas, or got it closed (found by `./dev fuzz`, two seeds)
+@example(
+    edits=[[(6, "a bb"), (19, "é")], [(0, ""), (2, "😀"), (9, "😀a\na"), (6, "")]],
+    bad=(True, 1, b"\x00\x02", 167, 21),
+    at=17,
+)
+@example(
+    edits=[[(6, "a bb"), (19, "é")], [(0, ""), (2, "é"), (2, "😀"), (2, "😀")]],
+    bad=(True, 1, b"\x00\x02", 167, 21),
+    at=17,
+)
 async def test_writes_of_one_turn_are_applied_together(edits, bad, at):
     """Concurrent editors' updates arriving in one turn of the event loop and settled at once,
     with another client's frame among them, maybe mangled: every honest update goes in and is
-    stored, no honest editor is closed, and what the room relayed gives everyone its text."""
+    stored, no honest editor is closed, and what the room relayed gives everyone its text. The
+    editors announce their client ids first, as Yjs clients do on connecting (awareness)."""
     with closing(FakeRuntime()) as runtime:
         room = runtime.room()
         editors = [peer(2 + number) for number in range(len(edits))]
         other, _ = peer(9)
         for joined in [*(made for made, _ in editors), other]:
             room.join(joined)
+        for n, (editor, _) in enumerate(editors):
+            entry = protocol.AwarenessEntry(10 + n, 1, "{}")
+            room.receive(editor, protocol.awareness_message(protocol.encode_awareness([entry])))
         honest = [updates_from_edits(made, client_id=10 + n) for n, made in enumerate(edits)]
         frames = [  # each editor's updates in its own order, interleaved with the others'
             (editors[n][0], protocol.sync_update(made[turn]))
