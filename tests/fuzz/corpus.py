@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import orjson
 from pycrdt import Doc, Text
 
+from collab.protocol import decode_state_vector
+
 KEPT = 0  # not closed: dropped or answered
 FRAME_LIMIT = 1024 * 1024  # KB_WS_MAX_FRAME_BYTES's default
 
@@ -84,6 +86,13 @@ def _honest_insert(target: Target) -> list[bytes]:
     before = doc.get_state()
     doc.get(f"byte:{target.byte_id}", type=Text).insert(0, "hello world")
     return [update(doc.get_update(before))]
+
+
+def _next_clock(target: Target) -> int:
+    """The other person's next clock, as the attacker's synced document has it."""
+    doc: Doc = Doc()
+    doc.apply_update(target.state)
+    return decode_state_vector(doc.get_state()).get(target.other_client, 0)
 
 
 def _contradiction(target: Target) -> bytes:
@@ -181,6 +190,13 @@ CORPUS: dict[str, Entry] = {
         ],
         4400,
         why="the string's second half, a lone surrogate, would encode as nothing (found by ./dev fuzz)",
+    ),
+    "an item under the writer's client id": entry(
+        lambda t: update(
+            one_struct(t.other_client, _next_clock(t), 0x04, in_root(f"byte:{t.byte_id}") + vs("X"))
+        ),
+        KEPT,
+        why="that client id is another person's (announced): not applied; the sender is asked to sync",
     ),
     "update that stays pending": entry(
         update(_pending_update()), KEPT, why="refused quietly; the sender is asked to sync again"
