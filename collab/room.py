@@ -274,7 +274,7 @@ class Room:
         inserted = updates.items(update)
         updates.check(inserted)
         if self._extends_someone_elses_client(peer, inserted):
-            self._ask_again(peer, seq)
+            self._ask_again(peer, seq, "updates keep adding to another person's client id")
             return
         before = self.encoded()  # to undo a refused update, or drop what stays pending
         if inserted:
@@ -459,14 +459,14 @@ class Room:
         for change in changes:
             rebuilt.apply_update(change)
         self._attach(rebuilt)
-        self._ask_again(peer, seq)
+        self._ask_again(peer, seq, "updates keep depending on content the server does not have")
 
-    def _ask_again(self, peer: Peer, seq: int) -> None:
+    def _ask_again(self, peer: Peer, seq: int, why: str) -> None:
         """Hold the peer's acknowledgements from write `seq` on and ask it to sync again; a
-        client that keeps sending what the room cannot take is closed."""
+        client that keeps sending what the room cannot take is closed, `why`."""
         peer.strikes += 1
         if peer.strikes > 3:
-            raise ProtocolError("updates keep depending on content the server does not have")
+            raise ProtocolError(why)
         peer.hold_acks(seq)
         peer.push(protocol.sync_step1(self.doc.get_state()))
 

@@ -395,3 +395,33 @@ async def test_a_client_sending_its_own_clock_again_with_other_content_is_refuse
             assert str(room.doc.get("byte:1", type=Text)) == ("hello world!" if together else "hello world")
             stored = [data for _, data in runtime.stored if data]
             assert stored == [bytes(binary)] + ([other] if together else [])
+
+
+async def test_content_under_another_persons_client_id_is_not_applied():
+    """Client 11 is announced by user 2's socket (here, or on another process: its state
+    stamped with user 2). User 3 adding clocks to it is asked to sync again, and closed after
+    repeated tries; another socket of user 2 (a second tab, a reconnection) may write there."""
+    claimed = updates_from_edits([(0, "X")], client_id=11)[0]
+    for remote in (False, True):
+        with closing(FakeRuntime()) as runtime:
+            room = runtime.room()
+            (owner, _), (other, other_closes), (tab, tab_closes) = peer(2), peer(3), peer(2)
+            for joined in (owner, other, tab):
+                room.join(joined)
+            if remote:
+                room.remote("awareness", protocol.encode_awareness(
+                    [protocol.AwarenessEntry(11, 1, '{"user":{"id":2,"name":"u2"}}')]), None)  # fmt: skip
+            else:
+                entry = protocol.AwarenessEntry(11, 1, "{}")
+                room.receive(owner, protocol.awareness_message(protocol.encode_awareness([entry])))
+            stored = len(runtime.stored)
+            for attempt in range(4):
+                room.receive(other, protocol.sync_update(claimed))
+                room.settle()
+                assert str(room.doc.get("byte:1", type=Text)) == "hello world"
+                assert bool(other_closes) == (attempt == 3), (attempt, other_closes)
+            assert other_closes[0] == (4400, "updates keep adding to another person's client id")
+            assert len(runtime.stored) == stored  # nothing of it stored
+            room.receive(tab, protocol.sync_update(claimed))
+            room.settle()
+            assert not tab_closes and str(room.doc.get("byte:1", type=Text)) == "Xhello world"
