@@ -271,10 +271,10 @@ class Room:
             self.rt.committer.submit(self.module_id, None, peer, seq)
             return
         self._check_size(update)
-        inserted = updates.items(update)
+        inserted, deleted = updates.parse(update)
         updates.check(inserted)
-        if self._extends_someone_elses_client(peer, inserted):
-            self._ask_again(peer, seq, "updates keep adding to another person's client id")
+        if why := self._cannot_take(peer, inserted, deleted):
+            self._ask_again(peer, seq, why)
             return
         before = self.encoded()  # to undo a refused update, or drop what stays pending
         if inserted:
@@ -315,9 +315,9 @@ class Room:
         try:
             for peer, update, _ in writes:
                 self._check_size(update)
-                inserted = updates.items(update)
+                inserted, deleted = updates.parse(update)
                 updates.check(inserted)
-                if self._extends_someone_elses_client(peer, inserted):
+                if self._cannot_take(peer, inserted, deleted):
                     raise _OneByOne
                 touches = self._touches
                 changes, complete = self._apply_checked(update, peer.user_id, inserted)
@@ -470,26 +470,32 @@ class Room:
         peer.hold_acks(seq)
         peer.push(protocol.sync_step1(self.doc.get_state()))
 
-    def _extends_someone_elses_client(self, peer: Peer, inserted: list[updates.Item]) -> bool:
-        """Whether the update adds clocks to a client id that another person's socket announced
-        (awareness) and still holds. Two contents for one client id split replicas for good
-        (each keeps the first it got), and lock the real owner out: its own next edits build on
-        an item the room holds with other content (found by `./dev fuzz`: another socket's
-        frame claiming an editor's client id). Not refused outright: a client relaying others'
-        content in its sync step 2 does so honestly when the room lost it (a crash); it is asked
-        to sync again once the owner has sent it, and closed if it keeps on (see _ask_again)."""
-        if not self.presence:
-            return False
-        held: dict[int, int] | None = None
+    def _cannot_take(self, peer: Peer, inserted: list[updates.Item], deleted: dict[int, int]) -> str:
+        """Why the room will not apply this update now ("" when it will): its sender is asked to
+        sync again, and closed if it keeps on (see _ask_again). Not refused outright: a client's
+        sync step 2 honestly carries content the room lost in a crash; once the owner has sent
+        it again, the next sync carries none of it. Found by `./dev fuzz` (both, with the state
+        vector check of _reads_back closing the honest editor instead):
+
+        - Deleting clocks the room does not have: Yrs keeps the deletion pending and applies it
+          to whatever later arrives there, so another socket could delete an editor's next
+          keystroke before it is typed, or half of its next emoji.
+        - Adding clocks to a client id that another person's socket announced (awareness) and
+          still holds: two contents for one client id split the replicas for good (each keeps
+          the first it got), and lock the owner out, whose next edits build on the other one."""
+        if not deleted and not self.presence:
+            return ""
+        held = protocol.decode_state_vector(self.doc.get_state())
         for item in inserted:
             record = self.presence.get(item.client)
-            if record is None or _owner(record) in (peer.user_id, None):
-                continue
-            if held is None:
-                held = protocol.decode_state_vector(self.doc.get_state())
             if item.clock + item.length > held.get(item.client, 0):
-                return True
-        return False
+                if record is not None and _owner(record) not in (peer.user_id, None):
+                    return "updates keep adding to another person's client id"
+                held[item.client] = max(held.get(item.client, 0), item.clock + item.length)
+        for client, end in deleted.items():
+            if end > held.get(client, 0):
+                return "updates keep deleting content the server does not have"
+        return ""
 
     def _check_size(self, update: bytes) -> None:
         """Refuse an update that would make a byte longer than KB_BYTE_MAX_CHARS.

@@ -127,6 +127,12 @@ def _content(data: bytes, pos: int, ref: int) -> tuple[int, int]:
 
 def items(update: bytes) -> list[Item]:
     """The items an update inserts (GC and skip structs left out). ProtocolError if malformed."""
+    return parse(update)[0]
+
+
+def parse(update: bytes) -> tuple[list[Item], dict[int, int]]:
+    """The items an update inserts, and the end of the last clock it deletes per client.
+    ProtocolError if malformed."""
     found: list[Item] = []
     clients, pos = read_var_uint(update, 0)
     if clients > len(update):
@@ -162,20 +168,22 @@ def items(update: bytes) -> list[Item]:
                 raise ProtocolError("empty item")
             found.append(Item(client, clock, length, origin, right))
             clock += length
-    _skip_delete_set(update, pos)
-    return found
+    return found, _read_delete_set(update, pos)
 
 
-def _skip_delete_set(update: bytes, pos: int) -> None:
+def _read_delete_set(update: bytes, pos: int) -> dict[int, int]:
+    ends: dict[int, int] = {}
     clients, pos = read_var_uint(update, pos)
     for _ in range(clients):
-        pos = read_var_uint(update, pos)[1]
+        client, pos = read_var_uint(update, pos)
         ranges, pos = read_var_uint(update, pos)
         for _ in range(ranges):
-            pos = read_var_uint(update, pos)[1]
-            pos = read_var_uint(update, pos)[1]
+            clock, pos = read_var_uint(update, pos)
+            length, pos = read_var_uint(update, pos)
+            ends[client] = max(ends.get(client, 0), clock + length)
     if pos != len(update):
         raise ProtocolError("trailing bytes after the update")
+    return ends
 
 
 def check(found: list[Item]) -> None:
