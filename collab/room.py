@@ -277,10 +277,9 @@ class Room:
             self._ask_again(peer, seq, why)
             return
         before = self.encoded()  # to undo a refused update, or drop what stays pending
-        if inserted:
-            changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
-        else:  # deletions only: nothing to place
-            changes, complete = self._apply_checked(update, peer.user_id)
+        # Deletions are checked too: one that splits a surrogate pair leaves half of it, which
+        # encodes as nothing (found by `./dev fuzz`: the next honest editor was refused for it).
+        changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
         if not complete:
             # What integrated is kept, so everyone gets it, even when the sender is closed below
             # (found by tests/fuzz/test_room_fuzz.py with more examples).
@@ -310,7 +309,7 @@ class Room:
             return False
         before = self.encoded()
         self._touched_now.clear()
-        inserting = every_root = False
+        changed = every_root = False
         applied = []
         try:
             for peer, update, _ in writes:
@@ -323,15 +322,15 @@ class Room:
                 changes, complete = self._apply_checked(update, peer.user_id, inserted)
                 if not complete:
                     raise _OneByOne
-                if inserted and changes:
-                    inserting = True
+                if changes:
+                    changed = True
                     # As _apply_guarded: every root when the index changed or no text did.
                     every_root |= self._index_touched or self._touches == touches
                 applied.append((peer, update, changes))
         except (ProtocolError, _TooLarge, _OneByOne):
             self._restore(before)
             return False
-        if inserting and not self._reads_back(every_root):
+        if changed and not self._reads_back(every_root):
             self._restore(before)
             return False
         self.written_together += len(applied)
@@ -407,8 +406,8 @@ class Room:
     def _apply_guarded(
         self, update: bytes, author: int | None, inserted: list[updates.Item], before: bytes
     ) -> tuple[list[bytes], bool]:
-        """Apply an update that inserts items, and make sure the document still reads the same
-        from its own encoding. An item whose origins contradict the document (the right one not
+        """Apply an update, and make sure the document still reads the same from its own
+        encoding. An item whose origins contradict the document (the right one not
         right of the left one, older items skipped between them, another text) is placed
         differently by every replica, Yjs included: such an update is undone and refused before
         anyone else sees it. Costs an encode/decode of the document; only the roots the update

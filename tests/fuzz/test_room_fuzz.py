@@ -229,6 +229,8 @@ mutation_strategy = st.tuples(
 # another person deleting an editor's clock 0 before it exists: the editor's emoji then lost
 # its first half (found by `./dev fuzz`)
 @example(edits=[[(0, "")], [(0, "")], [(0, "😀")]], bad=(True, 1, b"", 266, 13), at=0)
+# ... and deleting the first half of an emoji that exists: the next honest writer was refused
+@example(edits=[[(0, "")], [(0, ""), (0, "a")], [(0, "😀")]], bad=(True, 1, b"", 3128, 13), at=3)
 async def test_writes_of_one_turn_are_applied_together(edits, bad, at):
     """Concurrent editors' updates arriving in one turn of the event loop and settled at once,
     with another client's frame among them, maybe mangled: every honest update goes in and is
