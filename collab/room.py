@@ -482,18 +482,21 @@ class Room:
         - Adding clocks to a client id that another person's socket announced (awareness) and
           still holds: two contents for one client id split the replicas for good (each keeps
           the first it got), and lock the owner out, whose next edits build on the other one."""
-        if not deleted and not self.presence:
-            return ""
-        held = protocol.decode_state_vector(self.doc.get_state())
+        held: dict[int, int] | None = None  # the room's state vector, read only when needed
         for item in inserted:
             record = self.presence.get(item.client)
-            if item.clock + item.length > held.get(item.client, 0):
-                if record is not None and _owner(record) not in (peer.user_id, None):
+            if record is not None and _owner(record) not in (peer.user_id, None):
+                held = held or protocol.decode_state_vector(self.doc.get_state())
+                if item.clock + item.length > held.get(item.client, 0):
                     return "updates keep adding to another person's client id"
-                held[item.client] = max(held.get(item.client, 0), item.clock + item.length)
-        for client, end in deleted.items():
-            if end > held.get(client, 0):
-                return "updates keep deleting content the server does not have"
+        if deleted:
+            held = held or protocol.decode_state_vector(self.doc.get_state())
+            ends: dict[int, int] = {}  # what the update itself inserts may be deleted too
+            for item in inserted:
+                ends[item.client] = max(ends.get(item.client, 0), item.clock + item.length)
+            for client, end in deleted.items():
+                if end > max(held.get(client, 0), ends.get(client, 0)):
+                    return "updates keep deleting content the server does not have"
         return ""
 
     def _check_size(self, update: bytes) -> None:
