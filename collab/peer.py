@@ -111,9 +111,12 @@ class Peer:
 
     def hold_acks(self, seq: int) -> None:
         """Write `seq` was not stored whole: acknowledge nothing from it on until this socket's
-        next sync step 2 (which carries whatever the server lacks) is stored."""
+        next sync step 2 (which carries whatever the server lacks) is stored. When that step 2
+        is itself not stored whole, the wait goes on until the next one."""
         if self.ack_barrier is None:
             self.ack_barrier, self.ack_release = seq, None
+        elif self.ack_release is not None and seq >= self.ack_release:
+            self.ack_release = None
 
     def resynced(self, seq: int) -> None:
         if self.ack_barrier is not None and self.ack_release is None and seq > self.ack_barrier:

@@ -13,7 +13,7 @@ from collab import protocol
 from collab.peer import Peer
 from collab.room import Room
 
-from .test_room_fuzz import FakeRuntime, peer, seed_doc
+from .test_room_fuzz import FakeRuntime, peer, seed_doc, updates_from_edits
 
 
 def dangling() -> bytes:
@@ -57,3 +57,21 @@ async def test_a_client_that_keeps_sending_dangling_updates_is_closed():
         room.receive(sender, protocol.sync_update(dangling()))
         room.settle()
     assert closes and closes[0][0] == 4400, closes
+
+
+async def test_a_resync_that_is_itself_refused_releases_no_acknowledgements():
+    runtime = FakeRuntime()
+    room = Room(runtime, 1, seed_doc(), {1: "hello world"})  # type: ignore[arg-type]
+    sender, closes = peer(1)
+    room.join(sender)
+    room.receive(sender, protocol.sync_update(dangling()))  # write 1: not stored, acks held
+    room.receive(sender, protocol.sync_step2(dangling()))  # write 2, the resync: not stored either
+    room.receive(sender, protocol.sync_update(updates_from_edits([(0, "x")], client_id=7)[0]))
+    room.settle()
+    assert not closes
+    sender.saved(3)  # the committer reports write 3 durable
+    assert sender.writes_saved == 0  # writes 1 and 2 were never stored: nothing acknowledged
+    room.receive(sender, protocol.sync_step2(protocol.EMPTY_UPDATE))  # write 4: a resync stored whole
+    room.settle()
+    sender.saved(4)
+    assert sender.writes_saved == 4
