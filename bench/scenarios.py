@@ -18,6 +18,7 @@ from collab import protocol
 
 from .harness import Load, percentile, run_load
 from .loadgen import Editor
+from .search import highest_sustained
 from .servers import ROOT, Kb, Target
 from .wire import dialect_for
 
@@ -39,6 +40,7 @@ class Scale:
     rest_bytes: tuple[int, ...]
     rest_seconds: float
     settle: float = 15.0  # seconds to wait for rooms to unload once their sockets have gone
+    ceiling_refine: int = 3  # bisections between the last rate sustained and the first not
 
 
 FULL = Scale(
@@ -66,7 +68,7 @@ QUICK = Scale(
     100,
     10_000,
     50,
-    (2, 5, 10, 20, 40, 80),  # per editor per second: steps fine enough to tell servers apart
+    (2, 5, 10, 20, 40, 80),  # per editor per second, then bisected (bench/search.py)
     (1, 10, 50),
     (100, 1000),
     (1_000, 10_000),
@@ -96,10 +98,12 @@ def pair(target: Target, scale: Scale) -> dict[str, Any]:
 
 
 def ceiling(target: Target, scale: Scale) -> dict[str, Any]:
-    """Raise the rate until p99 passes 100 ms: the highest deliveries/s sustained below it."""
+    """Raise the rate until p99 passes 100 ms: the highest deliveries/s sustained below it
+    (bench/search.py: the steps, then bisections between the last one held and the next)."""
     rooms = target.rooms(scale.steady_rooms)
-    best, curve = 0.0, []
-    for rate in scale.ceiling_rates:
+    curve: list[dict[str, float]] = []
+
+    def sustains(rate: float) -> tuple[bool, float]:
         result = run_load(target, Load(rooms, rate=rate, duration=scale.duration, warmup=scale.warmup))
         curve.append(
             {
@@ -109,9 +113,10 @@ def ceiling(target: Target, scale: Scale) -> dict[str, Any]:
                 "deliveries_per_s": result["deliveries_per_s"],
             }
         )
-        if result["p99_ms"] > 100 or result["problems"]:
-            break
-        best = max(best, result["deliveries_per_s"])
+        return result["p99_ms"] <= 100 and not result["problems"], result["deliveries_per_s"]
+
+    best = highest_sustained(scale.ceiling_rates, scale.ceiling_refine, sustains)
+    curve.sort(key=lambda point: point["rate"])
     return {"max_deliveries_per_s": best, "curve": curve}
 
 
