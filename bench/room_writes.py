@@ -50,20 +50,24 @@ def module_doc(byte_count: int, edits: int, rng: random.Random) -> Doc:
 
 
 def keystrokes(doc: Doc, editors: int, count: int) -> list[tuple[int, bytes]]:
-    """`count` one-character updates from `editors` clients typing in byte 1, interleaved."""
+    """`count` one-character updates from `editors` clients typing in byte 1, interleaved: each
+    the update of its transaction, as a Yjs client sends it (only that transaction's deletions;
+    a diff against a state vector would carry the document's whole delete set)."""
     replicas = []
     for number in range(editors):
         replica: Doc = Doc(client_id=100 + number)
         replica.apply_update(doc.get_update())
         replicas.append(replica)
-    made = []
+    made: list[tuple[int, bytes]] = []
+    sent: list[bytes] = []
     for step in range(count):
         editor = step % editors
         replica = replicas[editor]
         text = replica.get(text_name(1), type=Text)
-        state = replica.get_state()
+        watch = replica.observe(lambda event: sent.append(event.update))
         text.insert(min(len(text), 10 + 20 * editor), "k")
-        made.append((editor, replica.get_update(state)))
+        replica.unobserve(watch)  # (an observed document is never freed: see Room.dispose)
+        made.append((editor, sent.pop()))
     return made
 
 
