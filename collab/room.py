@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,10 @@ class Room:
         self._touches = 0  # text changes ever seen: tells whether an update changed any text
         self._index_touched = False  # ... and whether it changed the index
         self._text_watch: dict[int, Subscription] = {}
+        # Texts outside the index (a deleted byte's, or any other "byte:" root a client made):
+        # nobody reads them live, but the write guard must know when an update changes one.
+        self._stray_watch: dict[str, Subscription] = {}
+        self._stray_touched = False
         self._doc_watch: tuple[Subscription, Subscription] | None = None  # (doc, index)
         self._index_keys: list[str] = []
         self._encoded: bytes | None = None  # the document's encoding, until it next changes
@@ -89,6 +94,8 @@ class Room:
                 self._materialized[byte_id] = text
             else:  # a change that was never stored (e.g. a crash before materializing)
                 self._dirty[byte_id] = None
+        for name in self._stray_watch:  # the size limit holds for every text (see _check_size)
+            self._longest = max(self._longest, len(str(self.doc.get(name, type=Text))))
         if self._dirty:
             self.rt.materializer.mark(self)
 
@@ -104,15 +111,16 @@ class Room:
         for key in list(self.index.keys()):
             if key.isdigit():
                 self._watch(int(key))
+        self._watch_strays(doc.keys())
 
     def dispose(self) -> None:
         """Stop watching the document (the room unloaded, or replaced it). pycrdt keeps each
         callback, and the document it observes, from native code, out of the garbage
         collector's sight: a document left observed is never freed, nor is this room (found
         by `python -m bench.load`: every room ever loaded stayed in memory)."""
-        for subscription in self._text_watch.values():
+        for subscription in (*self._text_watch.values(), *self._stray_watch.values()):
             subscription.drop()
-        self._text_watch = {}
+        self._text_watch, self._stray_watch = {}, {}
         if self._doc_watch is not None:
             self.doc.unobserve(self._doc_watch[0])
             self.index.unobserve(self._doc_watch[1])
@@ -134,10 +142,25 @@ class Room:
 
     def _watch(self, byte_id: int) -> None:
         if byte_id not in self._text_watch:
+            if stray := self._stray_watch.pop(text_name(byte_id), None):
+                stray.drop()
             text = self.doc.get(text_name(byte_id), type=Text)
             # Observed on pycrdt's native text: its `observe` would open a read transaction and
             # convert the event's delta to Python for every change, which nothing here reads.
             self._text_watch[byte_id] = text.integrated.observe(lambda _event: self._touched(byte_id))
+
+    def _watch_strays(self, roots: Iterable[str]) -> None:
+        """Watch the "byte:" roots among `roots` that are not watched yet (see _stray_watch).
+        Called before an update that names them is applied, so that its changes are seen."""
+        for name in roots:
+            if name.startswith("byte:") and name not in self._stray_watch:
+                key = name[5:]
+                if not (key.isdigit() and int(key) in self._text_watch and text_name(int(key)) == name):
+                    text = self.doc.get(name, type=Text)
+                    self._stray_watch[name] = text.integrated.observe(self._on_stray)
+
+    def _on_stray(self, _event: Any) -> None:
+        self._stray_touched = True
 
     def _on_index(self, event: MapEvent) -> None:
         # Runs inside the transaction: only note the keys; texts are watched after it (_apply).
@@ -261,6 +284,9 @@ class Room:
         peer.writes_received += 1
         seq = peer.writes_received
         if not peer.can_write:
+            # Not stored: no acknowledgement may cover it, should the peer become an editor
+            # again and write on (found by review; Rooms._revalidate then asks it to sync).
+            peer.hold_acks(seq)
             if not peer.told_read_only:
                 peer.told_read_only = True
                 peer.push(protocol.permission_denied("read-only: viewers cannot edit this module"))
@@ -270,16 +296,18 @@ class Room:
         if update == protocol.EMPTY_UPDATE:
             self.rt.committer.submit(self.module_id, None, peer, seq)
             return
-        self._check_size(update)
-        inserted, deleted = updates.parse(update)
+        longest = self._check_size(update)
+        inserted, deleted, roots = updates.parse(update)
         updates.check(inserted)
         if why := self._cannot_take(peer, inserted, deleted):
             self._ask_again(peer, seq, why)
             return
         before = self.encoded()  # to undo a refused update, or drop what stays pending
+        self._watch_strays(roots)
         # Deletions are checked too: one that splits a surrogate pair leaves half of it, which
         # encodes as nothing (found by `./dev fuzz`: the next honest editor was refused for it).
         changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
+        self._measured(longest)
         if not complete:
             # What integrated is kept, so everyone gets it, even when the sender is closed below
             # (found by tests/fuzz/test_room_fuzz.py with more examples).
@@ -307,21 +335,24 @@ class Room:
             resync or not peer.can_write or update == protocol.EMPTY_UPDATE for peer, update, resync in writes
         ):
             return False
-        before = self.encoded()
+        before, size = self.encoded(), (self._longest, self._growth)
         self._touched_now.clear()
+        self._stray_touched = False
         changed = every_root = False
         applied = []
         try:
             for peer, update, _ in writes:
-                self._check_size(update)
-                inserted, deleted = updates.parse(update)
+                longest = self._check_size(update)
+                inserted, deleted, roots = updates.parse(update)
                 updates.check(inserted)
                 if self._cannot_take(peer, inserted, deleted):
                     raise _OneByOne
+                self._watch_strays(roots)
                 touches = self._touches
                 changes, complete = self._apply_checked(update, peer.user_id, inserted)
                 if not complete:
                     raise _OneByOne
+                self._measured(longest)
                 if changes:
                     changed = True
                     # As _apply_guarded: every root when the index changed or no text did.
@@ -329,9 +360,11 @@ class Room:
                 applied.append((peer, update, changes))
         except (ProtocolError, _TooLarge, _OneByOne):
             self._restore(before)
+            self._longest, self._growth = size
             return False
-        if changed and not self._reads_back(every_root):
+        if changed and not self._reads_back(every_root or self._stray_touched):
             self._restore(before)
+            self._longest, self._growth = size
             return False
         self.written_together += len(applied)
         if self._broadcast_after_commit:
@@ -411,10 +444,19 @@ class Room:
         right of the left one, older items skipped between them, another text) is placed
         differently by every replica, Yjs included: such an update is undone and refused before
         anyone else sees it. Costs an encode/decode of the document; only the roots the update
-        changed are compared (all of them when it changed none of the module's texts)."""
+        changed are compared (all of them when it changed the index, a text outside it, or no
+        text). An update Yrs refuses halfway is undone too."""
         self._touched_now.clear()
-        changes, complete = self._apply_checked(update, author, inserted)
-        if changes and not self._reads_back(self._index_touched):
+        self._stray_touched = False
+        try:
+            changes, complete = self._apply_checked(update, author, inserted)
+        except ProtocolError:
+            # Yrs can raise halfway through an update, having integrated its first items: kept,
+            # they were in the room but stored and sent nowhere, and the next honest edit built
+            # on them was lost on reload (found by review).
+            self._restore(before)
+            raise
+        if changes and not self._reads_back(self._index_touched or self._stray_touched):
             self._restore(before)
             raise ProtocolError("the update leaves a document that does not read back the same")
         return changes, complete
@@ -499,14 +541,17 @@ class Room:
                     return "updates keep deleting content the server does not have"
         return ""
 
-    def _check_size(self, update: bytes) -> None:
+    def _check_size(self, update: bytes) -> int | None:
         """Refuse an update that would make a byte longer than KB_BYTE_MAX_CHARS.
 
         An update cannot add more characters than it has bytes, so the exact check (on a
-        scratch copy) only runs when the room's longest text could come near the limit.
+        scratch copy) only runs when the room's longest text could come near the limit. Returns
+        the longest text with the update applied when it measured it, for `_measured` once the
+        update is in (not before: a refused update would leave the bound too low, found by
+        review: each refusal let a byte grow by the refused update's size).
         """
         if self._longest + self._growth + len(update) <= self._max_chars:
-            return
+            return None
         scratch: Doc = Doc()
         scratch.apply_update(self.encoded())
         try:
@@ -521,7 +566,12 @@ class Room:
                 longest = max(longest, len(str(scratch.get(name, type=Text))))
         if longest > self._max_chars:
             raise _TooLarge(f"a byte would exceed {self._max_chars} characters")
-        self._longest, self._growth = longest, -len(update)  # _apply adds the update back
+        return longest
+
+    def _measured(self, longest: int | None) -> None:
+        """An update `_check_size` measured is in: its measure is exact from here on."""
+        if longest is not None:
+            self._longest, self._growth = longest, 0
 
     # --- awareness --------------------------------------------------------------------------
 
@@ -713,7 +763,11 @@ def _module_contents(doc: Doc) -> dict[str, Any]:
     """The roots a module's document is made of, as plain values: the index and every byte's
     text, in the index or not. Asked for by name and type: a document decoded from an update
     knows no root's type until asked (a restored room's document was decoded)."""
-    texts = [name for name in doc if name.startswith("byte:")]
-    contents: dict[str, Any] = {name: str(doc.get(name, type=Text)) for name in texts}
+    contents: dict[str, Any] = {}
+    for name in [name for name in doc if name.startswith("byte:")]:
+        # An empty text is no text: a root the room watches before an update fills it (see
+        # _watch_strays) exists, empty, in the room's document and in no encoding.
+        if text := str(doc.get(name, type=Text)):
+            contents[name] = text
     contents[INDEX] = doc.get(INDEX, type=Map).to_py()
     return contents

@@ -230,6 +230,12 @@ class Rooms:
         can_write = auth.can_write(role)
         if can_write != peer.can_write:
             peer.can_write, peer.told_read_only = can_write, False
+            if can_write and peer.ack_barrier is not None:
+                # Writes dropped while it could not write hold its acknowledgements; its answer
+                # to a sync step 1 carries them (they are now an editor's) and releases them.
+                for room in self._rooms.values():
+                    if peer in room.peers:
+                        peer.push(protocol.sync_step1(room.doc.get_state()))
 
     # --- chores -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ tests/fuzz). Format: yjs src/utils/encoding.js (UpdateDecoderV1) and lib0 decodi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .protocol import ProtocolError, read_var_bytes, read_var_string, read_var_uint
 
@@ -125,15 +126,22 @@ def _content(data: bytes, pos: int, ref: int) -> tuple[int, int]:
     raise ProtocolError(f"unknown content type {ref}")
 
 
+class Parsed(NamedTuple):
+    inserted: list[Item]
+    deleted: dict[int, int]  # per client, the end of the last clock it deletes
+    roots: set[str]  # the root types its items name as their parent
+
+
 def items(update: bytes) -> list[Item]:
     """The items an update inserts (GC and skip structs left out). ProtocolError if malformed."""
-    return parse(update)[0]
+    return parse(update).inserted
 
 
-def parse(update: bytes) -> tuple[list[Item], dict[int, int]]:
-    """The items an update inserts, and the end of the last clock it deletes per client.
-    ProtocolError if malformed."""
+def parse(update: bytes) -> Parsed:
+    """What an update inserts, deletes, and the roots it names. ProtocolError if malformed.
+    (An item with an origin names no parent: it goes where its origin is.)"""
     found: list[Item] = []
+    roots: set[str] = set()
     clients, pos = read_var_uint(update, 0)
     if clients > len(update):
         raise ProtocolError("more clients than bytes")
@@ -160,7 +168,11 @@ def parse(update: bytes) -> tuple[list[Item], dict[int, int]]:
                 right, pos = _read_id(update, pos)
             if not info & 0xC0:  # no origins: the parent is written out
                 parent_is_root, pos = read_var_uint(update, pos)
-                pos = read_var_string(update, pos)[1] if parent_is_root == 1 else _read_id(update, pos)[1]
+                if parent_is_root == 1:
+                    root, pos = read_var_string(update, pos)
+                    roots.add(root)
+                else:
+                    pos = _read_id(update, pos)[1]
                 if info & 0x20:
                     pos = read_var_string(update, pos)[1]
             length, pos = _content(update, pos, ref)
@@ -168,7 +180,7 @@ def parse(update: bytes) -> tuple[list[Item], dict[int, int]]:
                 raise ProtocolError("empty item")
             found.append(Item(client, clock, length, origin, right))
             clock += length
-    return found, _read_delete_set(update, pos)
+    return Parsed(found, _read_delete_set(update, pos), roots)
 
 
 def _read_delete_set(update: bytes, pos: int) -> dict[int, int]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pycrdt import Text
 
 from bytes_app import services
-from collab import protocol
+from collab import protocol, store
 from collab.models import DocUpdate
 
 from .client import YClient, headers_for
@@ -95,6 +96,29 @@ async def test_demoted_editor_can_no_longer_write(team, module_url, client_for):
     await client.until(lambda: client.denied)
     assert client.denied == ["read-only: viewers cannot edit this module"]
     assert await db_call(DocUpdate.objects.count)() == before
+    await client.close()
+
+
+async def test_what_a_demoted_editor_typed_is_stored_and_acknowledged_only_once_promoted_again(
+    team, module_url, client_for
+):
+    client = YClient(module_url(team["editor"]), subprotocols=["kb.ack"])
+    assert await client.connect()
+    await client.sync()
+    owner = await db_call(client_for)(team["owner"])
+    member = f"/api/workspaces/{team['workspace'].pk}/members/eddie/"
+    await db_call(owner.patch)(member, {"role": "viewer"}, format="json")
+    await client.pump(0.5)
+    acknowledged = client.saved  # its answer to the first sync
+    await client.type(team["byte"].pk, 0, "typed as a viewer ")
+    await client.until(lambda: client.denied)
+    await client.pump(0.3)
+    assert client.saved == acknowledged < client.sent_writes  # what it typed is not stored
+    await db_call(owner.patch)(member, {"role": "editor"}, format="json")
+    # The room asks it to sync; its answer carries the edit, now an editor's, and releases the acks.
+    await client.until(lambda: client.saved == client.sent_writes, timeout=5)
+    stored, _ = await db_call(store.read)(team["deploy"].pk)
+    assert str(stored.get(store.text_name(team["byte"].pk), type=Text)).startswith("typed as a viewer ")
     await client.close()
 
 
