@@ -309,9 +309,6 @@ class Room:
         changes, complete = self._apply_guarded(update, peer.user_id, inserted, before)
         self._measured(longest)
         if not complete:
-            # What integrated is kept, so everyone gets it, even when the sender is closed below
-            # (found by tests/fuzz/test_room_fuzz.py with more examples).
-            self._broadcast(changes, peer)
             self._refuse_pending(peer, seq, changes, before)
         else:
             self._store_and_relay(peer, seq, update, changes)
@@ -492,9 +489,19 @@ class Room:
         """Keep what integrated (stored as such), drop what is pending by rebuilding the document
         from its state before the update plus what integrated (its own encoding would carry the
         pending structs along, and Yrs integrates them there: found by tests/fuzz), and ask the
-        peer to sync again: a well-behaved client's sync step 2 then brings what the room lacks."""
-        for change in changes:
-            self.rt.committer.submit(self.module_id, change)
+        peer to sync again: a well-behaved client's sync step 2 then brings what the room lacks.
+
+        What integrated is sent to everyone, even when the sender is closed below (found by
+        tests/fuzz/test_room_fuzz.py with more examples); with KB_BROADCAST_AFTER_COMMIT once
+        stored, as every write is then (other processes do not store what they relay)."""
+        if self._broadcast_after_commit and changes:
+            for change in changes[:-1]:
+                self.rt.committer.submit(self.module_id, change)
+            self.rt.committer.submit(self.module_id, changes[-1], then=lambda: self._broadcast(changes, peer))
+        else:
+            self._broadcast(changes, peer)
+            for change in changes:
+                self.rt.committer.submit(self.module_id, change)
         rebuilt: Doc = Doc()
         rebuilt.apply_update(before)
         for change in changes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Doc, Text
+from pycrdt import Doc, Text, merge_updates
 
 from collab import protocol
 from collab.peer import Peer
@@ -75,3 +75,21 @@ async def test_a_resync_that_is_itself_refused_releases_no_acknowledgements():
     room.settle()
     sender.saved(4)
     assert sender.writes_saved == 4
+
+
+async def test_with_broadcast_after_commit_what_integrated_of_a_pending_update_waits_for_its_commit():
+    # Other processes do not store what they relay in that mode: sent ahead of its commit, the
+    # part that integrated could end up held by them and stored nowhere (found by review).
+    runtime = FakeRuntime()
+    runtime.config.KB_BROADCAST_AFTER_COMMIT = True
+    room = Room(runtime, 1, seed_doc(), {1: "hello world"})  # type: ignore[arg-type]
+    sender, _ = peer(1)
+    room.join(sender)
+    honest = updates_from_edits([(0, "x")], client_id=7)[0]
+    room.receive(sender, protocol.sync_update(merge_updates(honest, dangling())))
+    room.settle()
+    assert [data for _, data in runtime.stored if data]  # what integrated is stored...
+    assert runtime.published == []  # ...and not sent before it is
+    for then in runtime.after_commit:
+        then()
+    assert [kind for _, kind, _ in runtime.published] == ["update"]

@@ -35,6 +35,7 @@ class FakeRuntime:
             KB_MATERIALIZE_SECONDS=3600,  # no materialization in this test
         )
         self.stored: list[tuple[int, bytes | None]] = []
+        self.after_commit: list[Any] = []  # what the committer would run once stored
         self.published: list[tuple[int, str, bytes]] = []
         self.committer = SimpleNamespace(submit=self._submit, flush=self._flush)
         self.hub = SimpleNamespace(publish_room=lambda module, kind, data, user=None: self.published.append(
@@ -54,8 +55,12 @@ class FakeRuntime:
         for made in self.made:
             made.dispose()
 
-    def _submit(self, module_id: int, data: bytes | None, peer: Any = None, seq: int = 0) -> None:
+    def _submit(
+        self, module_id: int, data: bytes | None, peer: Any = None, seq: int = 0, then: Any = None
+    ) -> None:
         self.stored.append((module_id, data))
+        if then is not None:
+            self.after_commit.append(then)
 
     async def _flush(self) -> None:
         pass
