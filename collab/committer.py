@@ -108,13 +108,13 @@ class Committer:
         saved: dict[Peer, int] = {}
         for module_id, data, peer, seq, then in batch:
             if then is not None:
-                then()
+                _call(then)
             if peer is not None:
                 saved[peer] = max(seq, saved.get(peer, 0))
             if data is not None:
                 self._since_compaction[module_id] += 1
         for peer, seq in saved.items():
-            peer.saved(seq)
+            _call(peer.saved, seq)
         waiters, self._waiters = self._waiters, []
         for target, future in waiters:
             if target <= self._committed:
@@ -156,3 +156,12 @@ class Committer:
         from .runtime import close_thread_connections
 
         await asyncio.get_running_loop().run_in_executor(None, close_thread_connections, self._thread, 1)
+
+
+def _call(fn: Callable[..., None], *args: object) -> None:
+    """Run what waited for a commit. One that fails is logged: raised, it would stop the task
+    that stores every room's writes, and nothing would be stored or acknowledged again."""
+    try:
+        fn(*args)
+    except Exception:
+        logger.exception("after a commit: %r failed", fn)

@@ -44,6 +44,7 @@ class Rooms:
         self._opening: dict[int, asyncio.Future[Room]] = {}
         self._early: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         self._unloading: dict[int, asyncio.Task[None]] = {}
+        self._heal_again: set[int] = set()  # rooms to heal once more when their heal ends
         self.by_user: dict[int, set[Peer]] = defaultdict(set)
         self._ticker: asyncio.Task[None] | None = None
         self._last_heartbeat = time.monotonic()
@@ -157,11 +158,25 @@ class Rooms:
             return
         for kind, data, user in items:
             if kind == "hello":  # a process just loaded this room: it gets our whole state
-                self.rt.hub.publish_room(module_id, "update", room.encoded(), None)
+                self._answer_hello(room)
             else:
                 room.remote(kind, data, user)
         if gap:
             self.rt.spawn(self.heal(room))
+
+    def _answer_hello(self, room: Room) -> None:
+        if not self.rt.config.KB_BROADCAST_AFTER_COMMIT:
+            self.rt.hub.publish_room(room.module_id, "update", room.encoded(), None)
+            return
+        # In that mode nothing is sent before it is stored, and a receiver stores nothing it
+        # is sent: the state is sent once every write it holds is stored (found by review).
+        state = room.encoded()
+
+        async def once_stored() -> None:
+            await self.rt.committer.flush()
+            self.rt.hub.publish_room(room.module_id, "update", state, None)
+
+        self.rt.spawn(once_stored())
 
     def server_update(self, module_id: int, update: bytes) -> None:
         """A REST write stored `update`: apply it here and pass it to the other processes."""
@@ -186,6 +201,9 @@ class Rooms:
         layer (`ask_others=False`) the database alone has it all: every process kept storing,
         and asking would make each send its whole state of every room at once."""
         if room.healing:
+            # What prompted this may have been stored after the heal under way read the
+            # database: heal once more when it ends (found by review).
+            self._heal_again.add(room.module_id)
             return
         room.healing = True
         try:
@@ -200,6 +218,10 @@ class Rooms:
             logger.warning("module %s: heal failed (%s)", room.module_id, error)
         finally:
             room.healing = False
+        if room.module_id in self._heal_again:
+            self._heal_again.discard(room.module_id)
+            if self._rooms.get(room.module_id) is room:
+                self.rt.spawn(self.heal(room))
 
     def heal_all(self) -> None:
         for room in list(self._rooms.values()):

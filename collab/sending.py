@@ -81,7 +81,11 @@ class Outbox:
             waiting_on = coro.send(None)
         except StopIteration:
             return True
-        except OSError:  # the client is gone; its disconnect event is on its way
+        except Exception:
+            # The client is gone; its disconnect event is on its way. Not only OSError: uvicorn
+            # raises RuntimeError for a send after its own close (a ping timeout, a frame over
+            # its size limit) until the connection is lost, which can take minutes; raised here,
+            # it stopped the committer that was acknowledging a write (found by review).
             self.closed = True
             return True
         self._backlog = deque()
@@ -97,7 +101,7 @@ class Outbox:
                 data = self._backlog.popleft()
                 self._backlog_bytes -= len(data)
                 await self._send({"type": "websocket.send", "bytes": data})
-        except OSError:
+        except Exception:  # as in push
             self.closed = True
         finally:
             self._backlog = None

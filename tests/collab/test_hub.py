@@ -6,6 +6,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from collab.hub import Hub
 
 
@@ -118,3 +120,98 @@ async def test_an_outage_heals_once_when_redis_answers_again(monkeypatch) -> Non
     assert not hub.degraded and heals == [1]
     assert hub.layer.table == {"kb.room.1": {"process-channel"}, "kb.room.2": {"process-channel"}}
     await hub.shutdown()
+
+
+class QuietLayer:
+    """A channel layer that records what is published; `down` makes every Redis call fail."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.down = down
+
+    async def new_channel(self) -> str:
+        if self.down:
+            raise ConnectionError("Redis is down")
+        return "channel"
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if self.down:
+            raise ConnectionError("Redis is down")
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        pass
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if self.down:
+            raise ConnectionError("Redis is down")
+        self.sent.append(message)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError
+
+
+def shared_hub(layer: QuietLayer, runtime: Any = None) -> Hub:
+    hub = Hub(runtime or SimpleNamespace(spawn=asyncio.ensure_future))  # type: ignore[arg-type]
+    hub.layer, hub.shared = layer, True
+    return hub
+
+
+async def test_a_room_reloaded_by_its_sender_goes_on_numbering_so_a_loss_is_still_noticed() -> None:
+    # Numbered from 1 again after a reload, a lost message went unnoticed by a process that kept
+    # the room until the count passed where it had been (found by review).
+    layer = QuietLayer()
+    sender = shared_hub(layer)
+    receiver, calls = hub_and_calls()
+
+    async def publish(count: int) -> None:
+        for _ in range(count):
+            sender.publish_room(7, "update", b"x", 1)
+            for _ in range(5):
+                await asyncio.sleep(0)
+
+    await sender.join_room(7)
+    await publish(5)
+    for message in layer.sent:
+        receiver._dispatch(message)
+    heard = len(layer.sent)
+    await sender.leave_room(7)  # its last socket left; the other process keeps the room
+    await sender.join_room(7)
+    await publish(3)
+    for message in layer.sent[heard + 1 :]:  # the first message after the reload is lost
+        receiver._dispatch(message)
+    assert [gap for _, _, gap in calls[heard:]] == [True, False], [message["seq"] for message in layer.sent]
+    for task in (sender._publisher, sender._receiver):
+        if task is not None:
+            task.cancel()
+
+
+async def test_heartbeats_go_only_to_the_rooms_the_process_holds() -> None:
+    layer = QuietLayer()
+    sent: list[Any] = []
+    hub = shared_hub(layer, SimpleNamespace(spawn=lambda coro: sent.append(coro)))
+    hub._seq.update({7: 3, 8: 2})
+    hub.groups.add("kb.room.7")
+    hub.heartbeat()
+    assert len(sent) == 1 and sent[0].cr_frame.f_locals["sequences"] == {7: 3}
+    sent[0].close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_room_loads_and_serves_its_sockets_while_redis_is_down_at_start(team) -> None:
+    # The process's channel is made on its first room load; with Redis down that raised, and
+    # the consumer crashed instead of serving local sockets (found by review).
+    from collab.runtime import Runtime
+
+    runtime = Runtime(asyncio.get_running_loop())
+    runtime.hub.layer, runtime.hub.shared = QuietLayer(down=True), True
+    try:
+        module_id = team["deploy"].pk
+        room = await runtime.rooms.open(module_id)
+        assert room.module_id == module_id and runtime.hub.degraded
+        assert f"kb.room.{module_id}" in runtime.hub.groups  # joined once Redis is back (the probe)
+        room.dispose()
+    finally:
+        if runtime.hub._probe is not None:
+            runtime.hub._probe.cancel()
+        runtime._db.shutdown(wait=False)

@@ -52,3 +52,35 @@ async def test_a_peer_is_freed_without_the_cycle_collector():
         assert not [o for o in gc.get_objects() if id(o) == address and isinstance(o, Peer)]
     finally:
         gc.enable()
+
+
+async def test_a_send_that_raises_gives_the_socket_up_and_the_committer_goes_on(monkeypatch):
+    # uvicorn raises RuntimeError for a send after its own close (a ping timeout) until the
+    # connection is lost; raised through an acknowledgement it stopped the committer, and
+    # nothing was stored again in that process (found by review).
+    from types import SimpleNamespace
+
+    from collab import store
+    from collab.committer import Committer
+
+    stored: list[tuple[int, bytes]] = []
+    monkeypatch.setattr(store, "append", lambda rows: stored.extend(rows))
+
+    async def run_db(fn, *args, executor=None):
+        return fn(*args)
+
+    async def send(message: dict) -> None:
+        raise RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'.")
+
+    runtime = SimpleNamespace(
+        run_db=run_db, config=SimpleNamespace(KB_COMPACT_EVERY=10**9), spawn=asyncio.ensure_future
+    )
+    committer = Committer(runtime)  # type: ignore[arg-type]
+    peer = Peer(user_id=1, username="u", can_write=True, workspace_id=1, send=send,
+                close=lambda code, reason: None, wants_acks=True)  # fmt: skip
+    committer.submit(1, b"a", peer, 1)
+    await asyncio.sleep(0.05)
+    assert peer.outbox.closed  # given up; its disconnect comes when the connection is lost
+    committer.submit(2, b"b")  # another room's write
+    await asyncio.wait_for(committer.flush(), 2)
+    assert stored == [(1, b"a"), (2, b"b")]
