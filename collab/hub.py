@@ -92,8 +92,8 @@ class Hub:
         # had been (found by review).
         for key in [key for key in self._seen if key[1] == module_id]:
             del self._seen[key]
+        self.groups.discard(room_group(module_id))  # (also when the channel was never made)
         if self.shared and self.channel is not None:
-            self.groups.discard(room_group(module_id))
             await self._guard(self.layer.group_discard(room_group(module_id), self.channel))
 
     async def join_user(self, user_id: int) -> None:
@@ -107,8 +107,8 @@ class Hub:
         self._users[user_id] -= 1
         if self._users[user_id] <= 0:
             del self._users[user_id]
+            self.groups.discard(user_group(user_id))
             if self.shared and self.channel is not None:
-                self.groups.discard(user_group(user_id))
                 await self._guard(self.layer.group_discard(user_group(user_id), self.channel))
 
     # --- sending ----------------------------------------------------------------------------

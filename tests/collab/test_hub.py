@@ -210,6 +210,8 @@ async def test_a_room_loads_and_serves_its_sockets_while_redis_is_down_at_start(
         room = await runtime.rooms.open(module_id)
         assert room.module_id == module_id and runtime.hub.degraded
         assert f"kb.room.{module_id}" in runtime.hub.groups  # joined once Redis is back (the probe)
+        await runtime.hub.leave_room(module_id)  # unloaded before Redis came back: not joined then
+        assert runtime.hub.groups == set()
         room.dispose()
     finally:
         if runtime.hub._probe is not None:
