@@ -102,8 +102,14 @@ def ceiling(target: Target, scale: Scale) -> dict[str, Any]:
     (bench/search.py: the steps, then bisections between the last one held and the next)."""
     rooms = target.rooms(scale.steady_rooms)
     curve: list[dict[str, float]] = []
+    overloaded = False
 
     def sustains(rate: float) -> tuple[bool, float]:
+        nonlocal overloaded
+        # A server may not recover from the rate that broke it (pycrdt-websocket delivered
+        # nothing at any rate after it): each bisection after a failed step starts it afresh.
+        if overloaded:
+            target.restart()
         result = run_load(target, Load(rooms, rate=rate, duration=scale.duration, warmup=scale.warmup))
         curve.append(
             {
@@ -113,7 +119,9 @@ def ceiling(target: Target, scale: Scale) -> dict[str, Any]:
                 "deliveries_per_s": result["deliveries_per_s"],
             }
         )
-        return result["p99_ms"] <= 100 and not result["problems"], result["deliveries_per_s"]
+        held = result["p99_ms"] <= 100 and not result["problems"]
+        overloaded = not held
+        return held, result["deliveries_per_s"]
 
     best = highest_sustained(scale.ceiling_rates, scale.ceiling_refine, sustains)
     curve.sort(key=lambda point: point["rate"])
