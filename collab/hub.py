@@ -69,14 +69,7 @@ class Hub:
         layer is down. Raised, a Redis outage at a process's first room load crashed the
         consumer instead of serving local sockets (found by review); the probe makes the
         channel and joins the groups once Redis is back."""
-        try:
-            await asyncio.wait_for(self._start(), PUBLISH_TIMEOUT)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self._degrade(error)
-            return False
-        return True
+        return await self._guard(self._start())
 
     # --- membership -------------------------------------------------------------------------
 

@@ -11,7 +11,14 @@ from pycrdt import Doc, Map, Text, merge_updates
 from collab import protocol
 from collab.room import Room
 
-from .test_room_fuzz import FakeRuntime, _varuint, peer, seed_doc
+from .test_room_fuzz import (
+    CONTRADICTORY_IN_BYTE_2,
+    FakeRuntime,
+    _varuint,
+    peer,
+    seed_doc,
+    two_texts_one_indexed,
+)
 
 
 def typed(doc: Doc, at: int, value: str) -> bytes:
@@ -131,18 +138,10 @@ async def test_a_text_outside_the_index_counts_against_the_size_limit_from_the_s
 async def test_a_contradictory_item_in_a_text_outside_the_index_is_refused_beside_an_indexed_edit():
     # One update: an honest "A" in byte:1 (in the index) and a crafted item in byte:2 (not in
     # it) whose origins contradict that text. The guard compared only byte:1.
-    seeded: Doc = Doc(client_id=1)
-    seeded.get("byte:1", type=Text).insert(0, "hello world")
-    seeded.get("byte:2", type=Text).insert(0, "hello world")
-    seeded.get("index", type=Map)["1"] = "Hello"
-    crafted = (
-        _varuint(1) + _varuint(1) + _varuint(3) + _varuint(0)
-        + bytes([0xC4]) + _varuint(1) + _varuint(16) + _varuint(1) + _varuint(13)
-        + _varuint(1) + b"X" + _varuint(0)
-    )  # fmt: skip
+    seeded = two_texts_one_indexed()
     editor: Doc = Doc(client_id=2)
     editor.apply_update(seeded.get_update())
-    both = merge_updates(typed(editor, 0, "A"), crafted)
+    both = merge_updates(typed(editor, 0, "A"), CONTRADICTORY_IN_BYTE_2)
     with closing(FakeRuntime()) as runtime:
         room = Room(runtime, 1, seeded, {1: "hello world"})  # type: ignore[arg-type]
         runtime.made.append(room)

@@ -303,6 +303,23 @@ CONTRADICTORY = (
 )  # fmt: skip
 
 
+# The same in byte:2 of `two_texts_one_indexed()`: origins that text's "o" and "l" (clocks 11 on).
+CONTRADICTORY_IN_BYTE_2 = (
+    _varuint(1) + _varuint(1) + _varuint(3) + _varuint(0)
+    + bytes([0xC4]) + _varuint(1) + _varuint(16) + _varuint(1) + _varuint(13)
+    + _varuint(1) + b"X" + _varuint(0)
+)  # fmt: skip
+
+
+def two_texts_one_indexed() -> Doc:
+    """byte:1 and byte:2, both "hello world"; only byte:1 is in the module's index."""
+    seeded: Doc = Doc(client_id=1)
+    seeded.get("byte:1", type=Text).insert(0, "hello world")
+    seeded.get("byte:2", type=Text).insert(0, "hello world")
+    seeded.get("index", type=Map)["1"] = "Hello"
+    return seeded
+
+
 async def test_an_item_whose_origins_contradict_the_document_is_refused():
     crafted = CONTRADICTORY
     with closing(FakeRuntime()) as runtime:
@@ -337,15 +354,8 @@ async def test_a_contradictory_update_to_a_text_outside_the_index_is_refused_in_
     # goes into byte:2 (its origins are that text's "o" and "l", clocks 11 on), next to an
     # honest edit of byte:1 in the same turn. The room compares every text when a write
     # changed none it watches, in a batch as on its own.
-    seeded: Doc = Doc(client_id=1)
-    seeded.get("byte:1", type=Text).insert(0, "hello world")
-    seeded.get("byte:2", type=Text).insert(0, "hello world")
-    seeded.get("index", type=Map)["1"] = "Hello"
-    crafted = (
-        _varuint(1) + _varuint(1) + _varuint(3) + _varuint(0)
-        + bytes([0xC4]) + _varuint(1) + _varuint(16) + _varuint(1) + _varuint(13)
-        + _varuint(1) + b"X" + _varuint(0)
-    )  # fmt: skip
+    seeded = two_texts_one_indexed()
+    crafted = CONTRADICTORY_IN_BYTE_2
     alone: Doc = Doc()
     alone.apply_update(seeded.get_update())
     alone.apply_update(crafted)
