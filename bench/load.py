@@ -74,6 +74,7 @@ FLAT_MIN_MIB = 6
 # second wave must reuse them: it may add at most half as much again (or 4 MiB).
 AGAIN_SHARE = 0.5
 AGAIN_MIN_MIB = 4
+ACCOUNT_EVERY = 30.0  # seconds between the processes' memory accounts in the clients check
 
 
 def mib(value: float) -> float:
@@ -95,7 +96,26 @@ def check_clients(target: Kb, scale: Scale) -> dict[str, Any]:
         connect_spread=min(10.0, scale.clients / 100),
         account=True,
     )
-    result = run_load(target, load)
+    assert target.setup is not None
+    token = target.setup["admin_token"]
+    accounts: list[tuple[float, dict[str, float | None]]] = []  # (seconds, heap_report)
+    sampling = threading.Event()
+
+    def sample() -> None:
+        began = time.monotonic()
+        while not sampling.wait(ACCOUNT_EVERY):
+            try:
+                accounts.append((time.monotonic() - began, heap_report(target, token)))
+            except OSError:  # a process too busy to answer within 10 s: no account this time
+                continue
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = run_load(target, load)
+    finally:
+        sampling.set()
+        sampler.join()
     timeline = result.pop("rss_timeline")
     typing = [
         (t, rss) for t, rss in timeline if load.connect_spread + 1 <= t <= load.duration + load.connect_spread
@@ -139,6 +159,8 @@ def check_clients(target: Kb, scale: Scale) -> dict[str, Any]:
         "rss_growth_last_half_mb": mib(growth),
         # every 10 s of the typing phase: (seconds, MiB)
         "rss_timeline": [(round(t), round(mib(rss), 1)) for t, rss in typing[::20]],
+        # every ACCOUNT_EVERY s from the start: where the memory is (heap_report)
+        "memory_timeline": [(round(t), account) for t, account in accounts],
         "failures": failures,
     }
 

@@ -49,18 +49,45 @@ def _load_mallinfo() -> Callable[[], _MallInfo2] | None:
     return function
 
 
-def _load_sqlite_used() -> Callable[[], int] | None:
+def _sqlite() -> ctypes.CDLL | None:
     try:
-        function = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0").sqlite3_memory_used
-    except (OSError, AttributeError):  # SQLite linked statically into Python: not visible here
+        return ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    except OSError:  # SQLite linked statically into Python: not visible here
         return None
-    function.restype = ctypes.c_int64
+
+
+def _load_sqlite_used() -> Callable[[], int] | None:
+    function = getattr(_sqlite(), "sqlite3_memory_used", None)
+    if function is not None:
+        function.restype = ctypes.c_int64
     return function
+
+
+# sqlite3_status64's SQLITE_STATUS_PAGECACHE_OVERFLOW: the page caches' memory from the heap
+# (all of it, as no SQLITE_CONFIG_PAGECACHE buffer is set). The rest of sqlite3_memory_used is
+# prepared statements, schemas and per-connection overhead.
+_PAGECACHE_OVERFLOW = 2
+
+
+def _load_sqlite_page_cache() -> Callable[[], int] | None:
+    status = getattr(_sqlite(), "sqlite3_status64", None)
+    if status is None:
+        return None
+    counter = ctypes.POINTER(ctypes.c_int64)
+    status.argtypes = [ctypes.c_int, counter, counter, ctypes.c_int]
+
+    def page_cache() -> int:
+        current, highest = ctypes.c_int64(), ctypes.c_int64()
+        status(_PAGECACHE_OVERFLOW, ctypes.byref(current), ctypes.byref(highest), 0)
+        return current.value
+
+    return page_cache
 
 
 _trim = _load_trim()
 _mallinfo = _load_mallinfo()
 _sqlite_used = _load_sqlite_used()
+_sqlite_page_cache = _load_sqlite_page_cache()
 
 
 def give_back() -> None:
@@ -86,6 +113,7 @@ def report() -> dict[str, int | None]:
         "heap_in_use_bytes": (info.uordblks + info.hblkhd) if info else None,
         "heap_free_bytes": info.fordblks if info else None,
         "sqlite_bytes": _sqlite_used() if _sqlite_used is not None else None,
+        "sqlite_page_cache_bytes": _sqlite_page_cache() if _sqlite_page_cache is not None else None,
         "python_blocks": sys.getallocatedblocks(),
     }
 
