@@ -24,6 +24,7 @@ from .links import parse_links
 from .live import live_documents
 from .models import Byte, Link, Membership, Module, Revision, Role, Tag, Workspace
 from .selectors import module_subtree_ids
+from .sql import ids_in
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -450,7 +451,7 @@ def bytes_sync_from_live(texts: Iterable[LiveText]) -> list[Byte]:
     rows = (
         Byte.objects.select_for_update(of=("self",))
         .select_related("module")
-        .filter(pk__in=wanted)
+        .filter(pk__in=ids_in(wanted))
         .order_by("pk")
     )
     now = timezone.now()
@@ -497,11 +498,35 @@ def _update_rows(objects: list[Byte] | list[Revision], names: list[str]) -> None
         cursor.executemany(sql, rows)
 
 
+def _insert_rows(objects: list[Revision]) -> None:
+    """Add these rows: one prepared INSERT run per row, the same SQL text for any count (Django's
+    bulk_create writes one INSERT of all the rows, a new text per count: bytes_app/sql.py)."""
+    if not objects:
+        return
+    meta = objects[0]._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table, values = connection.ops.quote_name(meta.db_table), ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"
+    rows = [
+        [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _record_edit_revisions(changed: list[Byte], now: datetime) -> None:
     """`_record_revision(kind=EDIT)` for many bytes: fold into each one's last revision when
     that is an edit by the same author within the window, else add one."""
-    last_ids = Revision.objects.filter(byte__in=changed).order_by().values("byte_id").annotate(last=Max("id"))
-    last = {rev.byte_id: rev for rev in Revision.objects.filter(id__in=[row["last"] for row in last_ids])}
+    last_ids = (
+        Revision.objects.filter(byte_id__in=ids_in(byte.pk for byte in changed))
+        .order_by()
+        .values("byte_id")
+        .annotate(last=Max("id"))
+    )
+    latest = Revision.objects.filter(id__in=ids_in(row["last"] for row in last_ids))
+    last = {rev.byte_id: rev for rev in latest}
     window = timedelta(seconds=settings.KB_REVISION_COALESCE_SECONDS)
     folded, added = [], []
     for byte in changed:
@@ -526,7 +551,7 @@ def _record_edit_revisions(changed: list[Byte], now: datetime) -> None:
                 )
             )
     _update_rows(folded, ["title", "content", "version", "updated_at"])
-    Revision.objects.bulk_create(added)
+    _insert_rows(added)
 
 
 def revision_restore(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from pycrdt import Doc, Map, Text
 
 from bytes_app.models import Byte, Module
+from bytes_app.sql import ids_in
 
 from .models import DocState, DocUpdate
 
@@ -157,5 +158,5 @@ def compact(module_id: int) -> int:
         state.snapshot = doc.get_update()
         state.compactions += 1
         state.save(update_fields=["snapshot", "compactions", "updated_at"])
-        DocUpdate.objects.filter(id__in=[pk for pk, _ in rows]).delete()
+        DocUpdate.objects.filter(id__in=ids_in(pk for pk, _ in rows)).delete()
     return len(rows)

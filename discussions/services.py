@@ -18,6 +18,7 @@ from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from bytes_app.models import Byte, Module, Role
+from bytes_app.sql import ids_in
 
 from . import live
 from .anchors import Anchor
@@ -422,4 +423,5 @@ def has_byte_mentions(byte: Byte) -> bool:
 
 def bytes_with_mentions(bytes: list[Byte]) -> set[int]:
     """The ids of those bytes that have mentions on record."""
-    return set(ByteMention.objects.filter(byte__in=bytes).values_list("byte_id", flat=True).distinct())
+    mentioned = ByteMention.objects.filter(byte_id__in=ids_in(byte.pk for byte in bytes))
+    return set(mentioned.values_list("byte_id", flat=True).distinct())

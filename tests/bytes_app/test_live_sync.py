@@ -107,6 +107,37 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_bytes(team):
     assert Event.objects.filter(type="byte.updated").count() == 14
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared")
+def test_a_batch_runs_the_same_sql_texts_for_any_number_of_bytes(team):
+    # SQLite prepares and keeps one statement per distinct SQL text (bytes_app/sql.py): a text
+    # per count of bytes filled its memory in steps under load (python -m bench.load).
+    many = [
+        services.byte_create(module=team["deploy"], user=team["owner"], title=f"B{n}", content="")
+        for n in range(14)
+    ]
+    Endpoint.objects.create(
+        workspace=team["workspace"], url="https://hooks.example.com/kb", secret="s" * 32, event_types=[]
+    )
+    for tick in range(2):  # the first tick adds each byte's edit revision, the second folds into it
+        texts: dict[int, set[str]] = {}
+        for count in (2, 5, 12):
+            seen = texts.setdefault(count, set())
+
+            def record(execute, sql, params, many_, context, seen=seen):
+                if "SAVEPOINT" not in sql:  # the test's own transaction makes the batch's a savepoint
+                    seen.add(sql)
+                return execute(sql, params, many_, context)
+
+            with connection.execute_wrapper(record):
+                services.bytes_sync_from_live(
+                    [
+                        LiveText(b.pk, f"tick {tick} of {b.pk}{' @olive' if n % 3 == 0 else ''}", None)
+                        for n, b in enumerate(many[:count])
+                    ]
+                )
+        assert texts[2] == texts[5] == texts[12], (tick, texts[12] - texts[2])
+
+
 def test_mentions_follow_live_text_in_a_batch(team):
     byte, checklist, editor = team["byte"], team["checklist"], team["editor"]
     services.bytes_sync_from_live(

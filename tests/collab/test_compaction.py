@@ -100,3 +100,25 @@ def test_a_compaction_committed_between_the_reads_of_a_load_hides_nothing(team):
         doc, _ = store.read(module_id)
     assert folded == [rows]  # the whole log moved into the snapshot between the two reads
     assert str(doc.get(store.text_name(byte_id), type=Text)) == expected
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared")
+def test_compactions_of_any_length_run_the_same_sql_texts(team):
+    # SQLite prepares and keeps one statement per distinct SQL text (bytes_app/sql.py): a DELETE
+    # naming each folded row made a text per log length, about 100 KiB each at 500 rows.
+    module_id, byte_id = team["deploy"].pk, team["byte"].pk
+    write_long_log(module_id, byte_id, 1)
+    store.compact(module_id)  # the byte's content, imported when the module's log began
+    texts: dict[int, set[str]] = {}
+    for updates in (3, 7):
+        write_long_log(module_id, byte_id, updates)
+        seen = texts.setdefault(updates, set())
+
+        def record(execute, sql, params, many, context, seen=seen):
+            seen.add(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            assert store.compact(module_id) == updates
+        assert not DocUpdate.objects.filter(module_id=module_id).exists()
+    assert texts[3] == texts[7], texts[7] ^ texts[3]
