@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from types import SimpleNamespace
 from typing import Any
 
@@ -217,3 +218,77 @@ async def test_a_room_loads_and_serves_its_sockets_while_redis_is_down_at_start(
         if runtime.hub._probe is not None:
             runtime.hub._probe.cancel()
         runtime._db.shutdown(wait=False)
+
+
+class SlowLayer(QuietLayer):
+    """A layer whose publishes take `seconds` (None: never answer)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if self.seconds is None:
+            await asyncio.Event().wait()
+        await asyncio.sleep(self.seconds)
+        self.sent.append(message)
+
+
+def slow_hub(layer: SlowLayer, redis_answers: bool, monkeypatch) -> tuple[Hub, list[int]]:
+    monkeypatch.setattr("collab.hub.PUBLISH_TIMEOUT", 0.05)
+    monkeypatch.setattr("collab.hub.PROBE_SECONDS", 60)  # no recovery within the test
+    hub = shared_hub(layer)
+    pings: list[int] = []
+
+    async def answers() -> bool:
+        pings.append(1)
+        return redis_answers
+
+    monkeypatch.setattr(hub, "_redis_answers", answers)
+    return hub, pings
+
+
+async def test_a_slow_publish_while_redis_answers_is_waited_for_not_taken_for_an_outage(monkeypatch) -> None:
+    # Under load the loop hears Redis late: degrading then (and healing every room when the probe
+    # found Redis) kept two saturated processes minutes behind (found by the load suite).
+    layer = SlowLayer(0.3)
+    hub, pings = slow_hub(layer, True, monkeypatch)
+    assert await hub._guard(layer.group_send("kb.room.1", {"n": 1})) is True
+    assert not hub.degraded and layer.sent == [{"n": 1}] and len(pings) >= 2
+
+
+async def test_a_slow_publish_while_redis_is_silent_degrades(monkeypatch) -> None:
+    layer = SlowLayer(0.3)
+    hub, pings = slow_hub(layer, False, monkeypatch)
+    assert await hub._guard(layer.group_send("kb.room.1", {"n": 1})) is False
+    assert hub.degraded and pings == [1]
+    await asyncio.sleep(0.4)
+    assert layer.sent == [], "the publish was given up"
+    hub._probe.cancel()
+
+
+async def test_a_publish_that_never_ends_degrades_after_the_limit_though_redis_answers(monkeypatch) -> None:
+    monkeypatch.setattr("collab.hub.SLOW_LIMIT", 0.3)
+    layer = SlowLayer(None)
+    hub, pings = slow_hub(layer, True, monkeypatch)
+    assert await hub._guard(layer.group_send("kb.room.1", {"n": 1})) is False
+    assert hub.degraded and len(pings) >= 3
+    hub._probe.cancel()
+
+
+async def test_redis_answers_is_asked_of_the_configured_redis(settings) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError):
+        from tests.conftest import require_service
+
+        require_service("redis", "a PING to a real Redis (127.0.0.1:6379)")
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    hub = Hub(SimpleNamespace(config=settings))  # type: ignore[arg-type]
+    assert await hub._redis_answers() is True
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        settings.REDIS_URL = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+        assert await hub._redis_answers() is False
