@@ -117,6 +117,11 @@ def check_clients(target: Kb, scale: Scale) -> dict[str, Any]:
         sampling.set()
         sampler.join()
     timeline = result.pop("rss_timeline")
+    try:  # rooms healed from the database (a lost broadcast, a channel layer back): costly
+        answers = status(target, token)
+        heals: int | None = sum((answer["collab"] or {}).get("heals_total", 0) for answer in answers)
+    except OSError:
+        heals = None
     typing = [
         (t, rss) for t, rss in timeline if load.connect_spread + 1 <= t <= load.duration + load.connect_spread
     ]
@@ -155,6 +160,7 @@ def check_clients(target: Kb, scale: Scale) -> dict[str, Any]:
         "connect_p99_ms": result["connect_p99_ms"],
         "server_cpu_us_per_delivery": result["server_cpu_us_per_delivery"],
         "generator_cpu_share": result["generator_cpu_share"],
+        "rooms_healed": heals,
         "rss_end_mb": mib(rss_end),
         "rss_growth_last_half_mb": mib(growth),
         # every 10 s of the typing phase: (seconds, MiB)
