@@ -107,7 +107,9 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_bytes(team):
     assert Event.objects.filter(type="byte.updated").count() == 14
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared"
+)
 def test_a_batch_runs_the_same_sql_texts_for_any_number_of_bytes(team):
     # SQLite prepares and keeps one statement per distinct SQL text (bytes_app/sql.py): a text
     # per count of bytes filled its memory in steps under load (python -m bench.load).

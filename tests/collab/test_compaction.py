@@ -102,7 +102,9 @@ def test_a_compaction_committed_between_the_reads_of_a_load_hides_nothing(team):
     assert str(doc.get(store.text_name(byte_id), type=Text)) == expected
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL: Django binds on the client, nothing is prepared"
+)
 def test_compactions_of_any_length_run_the_same_sql_texts(team):
     # SQLite prepares and keeps one statement per distinct SQL text (bytes_app/sql.py): a DELETE
     # naming each folded row made a text per log length, about 100 KiB each at 500 rows.
