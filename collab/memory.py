@@ -49,15 +49,18 @@ def _load_mallinfo() -> Callable[[], _MallInfo2] | None:
     return function
 
 
-def _sqlite() -> ctypes.CDLL | None:
+def _load_sqlite() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
     except OSError:  # SQLite linked statically into Python: not visible here
         return None
 
 
+_sqlite = _load_sqlite()
+
+
 def _load_sqlite_used() -> Callable[[], int] | None:
-    function = getattr(_sqlite(), "sqlite3_memory_used", None)
+    function = getattr(_sqlite, "sqlite3_memory_used", None)
     if function is not None:
         function.restype = ctypes.c_int64
     return function
@@ -70,7 +73,7 @@ _PAGECACHE_OVERFLOW = 2
 
 
 def _load_sqlite_page_cache() -> Callable[[], int] | None:
-    status = getattr(_sqlite(), "sqlite3_status64", None)
+    status = getattr(_sqlite, "sqlite3_status64", None)
     if status is None:
         return None
     counter = ctypes.POINTER(ctypes.c_int64)
